@@ -1,0 +1,145 @@
+"""The contract every contact connector fulfils.
+
+Connectors speak raw vendor data: they know paths, paging, batching, retries
+and error bodies, and nothing about Baton's canonical schema. A record is
+handed over as a `RawRecord` whose `fields` are *flattened vendor field paths*
+(`"firstname"` for HubSpot, `"merge_fields.FNAME"` or `"status"` for
+Mailchimp); a write is a `WriteOp` with fields in the same flattened form.
+The mapping layer translates between these paths and the canonical schema.
+
+A second email platform is a new class with the same shape, not a rewrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+FieldValue = str | int | float | bool | None | list[str]
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as the vendor returned it, fields flattened to dotted paths."""
+
+    system: str
+    external_id: str
+    email: str | None
+    modified_at: datetime
+    fields: Mapping[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull; `next_token` is None on the last page.
+
+    Tokens are plain strings so a page can be fetched again after a crash
+    (and passed between Prefect tasks).
+    """
+
+    records: Sequence[RawRecord]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One record to write. `external_id` None means create (addressed by email)."""
+
+    key: str
+    email: str
+    fields: Mapping[str, FieldValue]
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """Why the vendor refused one record of a batch."""
+
+    message: str
+    status: int | None = None
+    category: str | None = None
+    request_id: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """The result of one `WriteOp`: the record as written, or the failure."""
+
+    key: str
+    record: RawRecord | None = None
+    failure: RecordFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class CallStats:
+    """API calls made, counted per endpoint (method + path template)."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+
+    def count(self, endpoint: str) -> None:
+        self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@runtime_checkable
+class ContactConnector(Protocol):
+    """What the sync flow needs from any system that holds contacts."""
+
+    system: str
+    page_size: int
+    write_batch_size: int
+    stats: CallStats
+
+    async def check(self) -> None:
+        """One cheap authenticated call; raises a `ConnectorError` if it fails."""
+
+    async def fetch_page(self, since: datetime | None, token: str | None) -> Page:
+        """Records modified at or after `since` (all when None), one page from `token`."""
+
+    async def read(self, ops: Sequence[WriteOp]) -> dict[str, RawRecord]:
+        """Current state of the records the ops address, keyed by op key.
+
+        Used to reconcile writes whose outcome is unknown after a crash; a
+        record that does not exist is absent from the result.
+        """
+
+    async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        """Write up to `write_batch_size` ops; one outcome per op, in any order."""
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP client."""
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, FieldValue]:
+    """Flatten nested objects to dotted paths; lists of scalars stay lists."""
+    out: dict[str, FieldValue] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def unflatten(fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+    """Inverse of `flatten` for writing payloads."""
+    out: dict[str, Any] = {}
+    for path, value in fields.items():
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out

@@ -1,0 +1,133 @@
+"""SQLAlchemy tables. SQLite by default; the same code runs on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes, also on SQLite (which drops the zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
+
+
+class ContactRow(Base):
+    """A canonical contact: current values and, per field, where they came from."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkRow(Base):
+    """(system, external id) -> contact, with that system's last-synced shadow."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("system", "external_id"),
+        UniqueConstraint("system", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    shadow: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    remote_modified_at: Mapped[datetime | None] = mapped_column(default=None)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CursorRow(Base):
+    """How far each stream has been pulled: never later than a run's start."""
+
+    __tablename__ = "cursors"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboxRow(Base):
+    """A planned write. pending -> in_flight -> sent | dead.
+
+    `in_flight` is committed before the request goes out, so after a crash the
+    write is checked against the remote record instead of being sent again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_system_status", "system", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    system: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    email: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DeadLetterRow(Base):
+    """A record Baton could not apply or a system refused, kept with its reason."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+    stage: Mapped[str] = mapped_column(String(16))  # "pull" or "push"
+    system: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    contact_id: Mapped[int | None] = mapped_column(default=None)
+    field: Mapped[str | None] = mapped_column(String(128), default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SyncRunRow(Base):
+    """One sync run: when, how it ended, and its counts per system."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
