@@ -1,0 +1,310 @@
+"""HubSpot CRM contacts connector (CRM v3 objects API).
+
+Pulls use the search endpoint with keyset paging on `hs_object_id` rather
+than the `after` cursor: `after` dies with a 400 past 10,000 results, and a
+timestamp-sorted cursor can loop forever when thousands of records share one
+`lastmodifieddate`. Writes use batch update (known id) and batch upsert by
+email (new records), tagged with `objectWriteTraceId` so each result maps
+back to its op and a replay after a crash cannot create duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from connectors.batching import chunked, complete, send_bisecting
+from connectors.contract import (
+    FieldValue,
+    Page,
+    RawRecord,
+    RecordFailure,
+    WriteOp,
+    WriteOutcome,
+)
+from connectors.http import ApiClient, ErrorInfo, RetryPolicy
+from connectors.pacing import RateBudget
+from connectors.timestamps import EPOCH, epoch_ms, parse_timestamp
+
+CONTACTS = "/crm/v3/objects/contacts"
+SEARCH = f"{CONTACTS}/search"
+BATCH_UPDATE = f"{CONTACTS}/batch/update"
+BATCH_UPSERT = f"{CONTACTS}/batch/upsert"
+BATCH_READ = f"{CONTACTS}/batch/read"
+PROPERTIES = "/crm/v3/properties/contacts"
+OWNERS = "/crm/v3/owners"
+
+# Properties every pull needs regardless of the mapping's choice.
+_REQUIRED_PROPERTIES = ("email", "lastmodifieddate")
+
+
+class HubSpotClient(ApiClient):
+    """`ContactConnector` for HubSpot contacts."""
+
+    system = "hubspot"
+    page_size = 200
+    write_batch_size = 100
+    rate_limit_floor_s = 1.0
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        properties: Sequence[str],
+        budget: RateBudget | None = None,
+        search_budget: RateBudget | None = None,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        super().__init__(
+            base_url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            # 80 of the smallest tier's 100 per 10 s leaves room for other apps.
+            budget=budget if budget is not None else RateBudget(80, 10.0),
+            retry=retry,
+            timeout_s=timeout_s,
+        )
+        self.search_budget = search_budget if search_budget is not None else RateBudget(4, 1.0)
+        self.properties = list(dict.fromkeys([*properties, *_REQUIRED_PROPERTIES]))
+
+    def parse_error(self, response: httpx.Response) -> ErrorInfo:
+        body = _json_or_none(response)
+        if not isinstance(body, dict):
+            return super().parse_error(response)
+        message = str(body.get("message") or response.reason_phrase or response.status_code)
+        category = body.get("category") or body.get("errorType") or body.get("policyName")
+        if response.status_code == 429 and body.get("policyName"):
+            message = f"{message} (policy {body['policyName']})"
+        details = [d.get("message") for d in body.get("errors") or [] if isinstance(d, dict)]
+        details = [d for d in details if d and d not in message]
+        if details:
+            message = f"{message}: {'; '.join(str(d) for d in details)}"
+        request_id = body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
+        return (message, _str_or_none(category), _str_or_none(request_id))
+
+    # -- health and metadata --------------------------------------------------
+
+    async def check(self) -> None:
+        await self.request("GET", f"{PROPERTIES}/email", template=f"{PROPERTIES}/{{name}}")
+
+    async def list_properties(self) -> list[dict[str, Any]]:
+        body = await self.request_json("GET", PROPERTIES)
+        return list(body.get("results", [])) if isinstance(body, dict) else []
+
+    async def list_owners(self) -> list[dict[str, Any]]:
+        owners: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": 100}
+            if after:
+                params["after"] = after
+            body = await self.request_json("GET", OWNERS, params=params)
+            owners.extend(body.get("results", []))
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return owners
+
+    # -- pull -----------------------------------------------------------------
+
+    async def fetch_page(self, since: datetime | None, token: str | None) -> Page:
+        filters: list[dict[str, str]] = []
+        if since is not None:
+            filters.append(
+                {"propertyName": "lastmodifieddate", "operator": "GTE", "value": epoch_ms(since)}
+            )
+        if token is not None:
+            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": token})
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": self.properties,
+            "limit": self.page_size,
+        }
+        data = await self.request_json("POST", SEARCH, json=body, budgets=(self.search_budget,))
+        results = data.get("results", [])
+        records = [self._record(obj) for obj in results]
+        more = bool((data.get("paging") or {}).get("next"))
+        # A short page or absent `paging` means the end: no extra empty call.
+        next_token = records[-1].external_id if more and len(records) >= self.page_size else None
+        return Page(records=records, next_token=next_token)
+
+    # -- write ----------------------------------------------------------------
+
+    async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        updates = [op for op in ops if op.external_id]
+        creates = [op for op in ops if not op.external_id]
+        outcomes: list[WriteOutcome] = []
+        for chunk in chunked(updates, self.write_batch_size):
+            outcomes += await send_bisecting(chunk, self._send_updates)
+        for chunk in chunked(creates, self.write_batch_size):
+            outcomes += await send_bisecting(chunk, self._send_upserts)
+        return outcomes
+
+    async def _send_updates(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        inputs = [
+            {
+                "id": op.external_id,
+                "properties": _properties(op.fields),
+                "objectWriteTraceId": op.key,
+            }
+            for op in ops
+        ]
+        data = await self.request_json("POST", BATCH_UPDATE, json={"inputs": inputs})
+        return self._outcomes(ops, data, by_id={str(op.external_id): op for op in ops})
+
+    async def _send_upserts(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        inputs = [
+            {
+                "id": op.email,
+                "idProperty": "email",
+                "properties": {**_properties(op.fields), "email": op.email},
+                "objectWriteTraceId": op.key,
+            }
+            for op in ops
+        ]
+        data = await self.request_json("POST", BATCH_UPSERT, json={"inputs": inputs})
+        # For upserts by email the `ids` in error contexts are the emails we sent.
+        return self._outcomes(ops, data, by_id={op.email.lower(): op for op in ops})
+
+    def _outcomes(
+        self, ops: Sequence[WriteOp], data: Any, *, by_id: Mapping[str, WriteOp]
+    ) -> list[WriteOutcome]:
+        by_key = {op.key: op for op in ops}
+        by_email = {op.email.strip().lower(): op for op in ops}
+        found: dict[str, WriteOutcome] = {}
+        data = data if isinstance(data, dict) else {}
+        for obj in data.get("results") or []:
+            record = self._record(obj)
+            op = (
+                by_key.get(str(obj.get("objectWriteTraceId")))
+                or by_id.get(record.external_id)
+                or by_email.get((record.email or "").strip().lower())
+            )
+            if op is not None:
+                found[op.key] = WriteOutcome(key=op.key, record=record)
+        for error in data.get("errors") or []:
+            failure = _failure(error)
+            for op in _ops_named(error.get("context") or {}, by_key, by_id, by_email):
+                found.setdefault(op.key, WriteOutcome(key=op.key, failure=failure))
+        return complete(ops, found)
+
+    # -- read -----------------------------------------------------------------
+
+    async def read(self, ops: Sequence[WriteOp]) -> dict[str, RawRecord]:
+        out: dict[str, RawRecord] = {}
+        with_id = [op for op in ops if op.external_id]
+        by_email = [op for op in ops if not op.external_id]
+        for chunk in chunked(with_id, self.write_batch_size):
+            records = await self._batch_read([str(op.external_id) for op in chunk], None)
+            for op in chunk:
+                if str(op.external_id) in records:
+                    out[op.key] = records[str(op.external_id)]
+        for chunk in chunked(by_email, self.write_batch_size):
+            records = await self._batch_read([op.email for op in chunk], "email")
+            for op in chunk:
+                if op.email.strip().lower() in records:
+                    out[op.key] = records[op.email.strip().lower()]
+        return out
+
+    async def _batch_read(self, ids: list[str], id_property: str | None) -> dict[str, RawRecord]:
+        body: dict[str, Any] = {
+            "inputs": [{"id": i} for i in ids],
+            "properties": self.properties,
+            "propertiesWithHistory": [],
+        }
+        if id_property:
+            body["idProperty"] = id_property
+        # 207 with OBJECT_NOT_FOUND errors just means some records don't exist.
+        data = await self.request_json("POST", BATCH_READ, json=body)
+        found: dict[str, RawRecord] = {}
+        for obj in (data or {}).get("results") or []:
+            record = self._record(obj)
+            key = (record.email or "").strip().lower() if id_property else record.external_id
+            if key:
+                found[key] = record
+        return found
+
+    def _record(self, obj: Mapping[str, Any]) -> RawRecord:
+        props: dict[str, FieldValue] = dict(obj.get("properties") or {})
+        modified = (
+            parse_timestamp(props.get("lastmodifieddate"))
+            or parse_timestamp(obj.get("updatedAt"))
+            or parse_timestamp(obj.get("createdAt"))
+            or EPOCH
+        )
+        email = props.get("email")
+        return RawRecord(
+            system=self.system,
+            external_id=str(obj.get("id")),
+            email=email if isinstance(email, str) else None,
+            modified_at=modified,
+            fields=props,
+        )
+
+
+def _properties(fields: Mapping[str, FieldValue]) -> dict[str, str]:
+    """HubSpot property values are strings: `""` clears, multi-selects join with `;`."""
+    out: dict[str, str] = {}
+    for name, value in fields.items():
+        if value is None:
+            out[name] = ""
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[name] = ";".join(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _failure(error: Mapping[str, Any]) -> RecordFailure:
+    details = [d for d in error.get("errors") or [] if isinstance(d, dict)]
+    status = error.get("status")
+    return RecordFailure(
+        message=str(error.get("message") or "rejected"),
+        status=int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
+        category=_str_or_none(error.get("category")),
+        request_id=_str_or_none(error.get("correlationId") or error.get("id")),
+        field=_str_or_none(details[0].get("in")) if details else None,
+    )
+
+
+def _ops_named(
+    context: Mapping[str, Any],
+    by_key: Mapping[str, WriteOp],
+    by_id: Mapping[str, WriteOp],
+    by_email: Mapping[str, WriteOp],
+) -> Iterable[WriteOp]:
+    """The ops an error's `context` points at, by trace id, else id, else email."""
+    for name, index, normalise in (
+        ("objectWriteTraceId", by_key, str),
+        ("ids", by_id, lambda v: str(v).strip().lower()),
+        ("id", by_id, lambda v: str(v).strip().lower()),
+        ("emails", by_email, lambda v: str(v).strip().lower()),
+    ):
+        values = context.get(name)
+        if not values:
+            continue
+        ops = [index[normalise(v)] for v in _as_list(values) if normalise(v) in index]
+        if ops:
+            return ops
+    return []
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)

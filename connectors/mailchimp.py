@@ -1,0 +1,257 @@
+"""Mailchimp Marketing API v3 audience-members connector.
+
+Mailchimp publishes no time-window quota, only a cap of 10 simultaneous
+connections per user, so pacing here is a concurrency cap (8, leaving room
+for the account's other integrations). Heavy throttling can also arrive as a
+bare 403 without a JSON body; that is retried like a 429 instead of being
+reported as a bad API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from connectors.batching import chunked, complete, send_bisecting
+from connectors.contract import Page, RawRecord, RecordFailure, WriteOp, WriteOutcome, flatten
+from connectors.contract import unflatten as unflatten_fields
+from connectors.errors import ConfigurationError, RequestRejected
+from connectors.http import ApiClient, ErrorInfo, RetryPolicy
+from connectors.pacing import ConcurrencyCap
+from connectors.timestamps import EPOCH, iso_offset, parse_timestamp
+
+# What Baton needs of a member; trimming keeps 1,000-member pages small and fast.
+MEMBER_FIELDS = (
+    "id",
+    "email_address",
+    "status",
+    "merge_fields",
+    "tags",
+    "last_changed",
+    "unsubscribe_reason",
+    "full_name",
+)
+_PAGE_FIELDS = ",".join([*(f"members.{f}" for f in MEMBER_FIELDS), "total_items"])
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's member id: hex MD5 of the trimmed, lower-cased email."""
+    return hashlib.md5(email.strip().lower().encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def base_url_for_key(api_key: str) -> str:
+    """`https://<dc>.api.mailchimp.com/3.0`, the data centre being the key's suffix."""
+    _, sep, dc = api_key.strip().rpartition("-")
+    if not sep or not dc or not dc.isalnum():
+        raise ConfigurationError(
+            "Mailchimp API key has no data-centre suffix (expected '...-us21'); "
+            "set the base URL explicitly",
+            system="mailchimp",
+        )
+    return f"https://{dc}.api.mailchimp.com/3.0"
+
+
+class MailchimpClient(ApiClient):
+    """`ContactConnector` for the members of one Mailchimp audience (list)."""
+
+    system = "mailchimp"
+    page_size = 1000
+    write_batch_size = 500
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str,
+        list_id: str,
+        *,
+        max_concurrency: int = 8,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        if not api_key:
+            raise ConfigurationError("Mailchimp API key is empty", system=self.system)
+        if not list_id:
+            raise ConfigurationError("Mailchimp list (audience) id is empty", system=self.system)
+        super().__init__(
+            base_url or base_url_for_key(api_key),
+            headers={"Accept": "application/json"},
+            auth=httpx.BasicAuth("baton", api_key),
+            concurrency=ConcurrencyCap(max_concurrency),
+            retry=retry,
+            timeout_s=timeout_s,
+        )
+        self.list_id = list_id
+        self._members = f"/lists/{list_id}/members"
+
+    def is_throttled(self, response: httpx.Response) -> bool:
+        if response.status_code == 429:
+            return True
+        return response.status_code == 403 and not _is_json(response)
+
+    def parse_error(self, response: httpx.Response) -> ErrorInfo:
+        header_id = response.headers.get("X-Request-Id")
+        body = _json_or_none(response)
+        if not isinstance(body, dict):
+            message, _, _ = super().parse_error(response)
+            return (message, None, header_id)
+        title = body.get("title")
+        detail = body.get("detail")
+        message = ": ".join(str(p) for p in (title, detail) if p) or f"HTTP {response.status_code}"
+        problems = [
+            f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        ]
+        if problems:
+            message = f"{message} ({'; '.join(problems)})"
+        request_id = header_id or body.get("instance")
+        return (message, str(title) if title else None, str(request_id) if request_id else None)
+
+    # -- health and metadata --------------------------------------------------
+
+    async def check(self) -> None:
+        await self.request("GET", "/ping")
+        try:
+            await self.request(
+                "GET",
+                f"/lists/{self.list_id}/merge-fields",
+                template="/lists/{list_id}/merge-fields",
+                params={"count": 1},
+            )
+        except RequestRejected as exc:
+            if exc.status != 404:
+                raise
+            raise RequestRejected(
+                f"audience (list) {self.list_id!r} not found: {exc.message}",
+                system=self.system,
+                status=exc.status,
+                request_id=exc.request_id,
+                category=exc.category,
+            ) from None
+
+    async def list_merge_fields(self) -> list[dict[str, Any]]:
+        fields: list[dict[str, Any]] = []
+        while True:
+            body = await self.request_json(
+                "GET",
+                f"/lists/{self.list_id}/merge-fields",
+                template="/lists/{list_id}/merge-fields",
+                params={"count": 1000, "offset": len(fields)},
+            )
+            batch = body.get("merge_fields") or []
+            fields.extend(batch)
+            if not batch or len(fields) >= int(body.get("total_items") or 0):
+                return fields
+
+    # -- pull -----------------------------------------------------------------
+
+    async def fetch_page(self, since: datetime | None, token: str | None) -> Page:
+        offset = int(token) if token else 0
+        params: dict[str, str | int] = {
+            "count": self.page_size,
+            "offset": offset,
+            "sort_field": "last_changed",
+            "sort_dir": "ASC",
+            "fields": _PAGE_FIELDS,
+        }
+        if since is not None:
+            params["since_last_changed"] = iso_offset(since)
+        body = await self.request_json(
+            "GET", self._members, template="/lists/{list_id}/members", params=params
+        )
+        members = body.get("members") or []
+        records = [self._record(m) for m in members]
+        seen = offset + len(members)
+        # Stop on total_items so the last page costs no extra empty call.
+        more = bool(members) and seen < int(body.get("total_items") or 0)
+        return Page(records=records, next_token=str(seen) if more else None)
+
+    # -- write ----------------------------------------------------------------
+
+    async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        outcomes: list[WriteOutcome] = []
+        for chunk in chunked(ops, self.write_batch_size):
+            outcomes += await send_bisecting(chunk, self._subscribe)
+        return outcomes
+
+    async def _subscribe(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        # `status` only goes out when the caller put it in the fields: the
+        # consent decision belongs to the sync layer, not the transport.
+        members = [{**unflatten_fields(op.fields), "email_address": op.email} for op in ops]
+        data = await self.request_json(
+            "POST",
+            f"/lists/{self.list_id}",
+            template="/lists/{list_id}",
+            json={"members": members, "update_existing": True},
+        )
+        data = data if isinstance(data, dict) else {}
+        by_email: dict[str, list[WriteOp]] = {}
+        for op in ops:
+            by_email.setdefault(op.email.strip().lower(), []).append(op)
+        found: dict[str, WriteOutcome] = {}
+        for member in [*(data.get("new_members") or []), *(data.get("updated_members") or [])]:
+            record = self._record(member)
+            for op in by_email.get((record.email or "").strip().lower(), []):
+                found[op.key] = WriteOutcome(key=op.key, record=record)
+        for error in data.get("errors") or []:
+            failure = RecordFailure(
+                message=str(error.get("error") or error.get("field_message") or "rejected"),
+                category=error.get("error_code"),
+                field=error.get("field") or None,
+            )
+            email = str(error.get("email_address") or "").strip().lower()
+            for op in by_email.get(email, []):
+                found.setdefault(op.key, WriteOutcome(key=op.key, failure=failure))
+        return complete(ops, found)
+
+    # -- read -----------------------------------------------------------------
+
+    async def read(self, ops: Sequence[WriteOp]) -> dict[str, RawRecord]:
+        # Runs concurrently; the client's concurrency cap bounds connections.
+        records = await asyncio.gather(*(self._read_one(op.email) for op in ops))
+        return {op.key: rec for op, rec in zip(ops, records, strict=True) if rec is not None}
+
+    async def _read_one(self, email: str) -> RawRecord | None:
+        response = await self.request(
+            "GET",
+            f"{self._members}/{subscriber_hash(email)}",
+            template="/lists/{list_id}/members/{subscriber_hash}",
+            params={"fields": ",".join(MEMBER_FIELDS)},
+            allow_status=(404,),
+        )
+        if response.status_code == 404:
+            return None
+        return self._record(response.json())
+
+    def _record(self, member: Mapping[str, Any]) -> RawRecord:
+        data = dict(member)
+        if "tags" in data:
+            data["tags"] = sorted(
+                str(t.get("name")) if isinstance(t, dict) else str(t) for t in data["tags"] or []
+            )
+        email = data.get("email_address")
+        return RawRecord(
+            system=self.system,
+            external_id=str(data.get("id") or subscriber_hash(str(email or ""))),
+            email=email if isinstance(email, str) else None,
+            modified_at=parse_timestamp(data.get("last_changed")) or EPOCH,
+            fields=flatten(data),
+        )
+
+
+def _is_json(response: httpx.Response) -> bool:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return False
+    return _json_or_none(response) is not None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,250 @@
+"""Retries, error mapping and call counting in the shared HTTP layer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import respx
+from connector_testkit import HS_TOKEN, HS_URL, MC_KEY, MC_URL
+
+from connectors.errors import (
+    AuthenticationFailed,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+    Unreachable,
+)
+from connectors.http import RetryPolicy, parse_retry_after
+from connectors.hubspot import HubSpotClient
+from connectors.mailchimp import MailchimpClient
+from connectors.pacing import RateBudget
+
+PROP = "/crm/v3/properties/contacts/email"
+ENDPOINT = "GET /crm/v3/properties/contacts/{name}"
+
+
+@respx.mock(base_url=HS_URL)
+async def test_429_honours_retry_after_then_succeeds(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    route = respx_mock.get(PROP).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "0.05"}, json={"policyName": "SECONDLY"}),
+            httpx.Response(200, json={"name": "email"}),
+        ]
+    )
+    hubspot.retry = RetryPolicy(max_attempts=3, base_wait_s=0.001, max_wait_s=1.0)
+    started = time.monotonic()
+    await hubspot.check()
+    assert time.monotonic() - started >= 0.05
+    assert route.call_count == 2
+    assert hubspot.stats.calls == {ENDPOINT: 2}
+    assert hubspot.stats.retries == 1
+
+
+@respx.mock(base_url=HS_URL)
+async def test_429_exhausted_raises_rate_limited(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.get(PROP).mock(
+        return_value=httpx.Response(
+            429,
+            json={
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "policyName": "TEN_SECONDLY_ROLLING",
+                "correlationId": "c-429",
+            },
+        )
+    )
+    with pytest.raises(RateLimited) as info:
+        await hubspot.check()
+    assert info.value.status == 429
+    assert "TEN_SECONDLY_ROLLING" in str(info.value)
+    assert hubspot.stats.total == 3
+
+
+@respx.mock(base_url=HS_URL)
+async def test_5xx_exhaustion_raises_server_error_with_attempts_counted(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    route = respx_mock.get(PROP).mock(return_value=httpx.Response(502, text="bad gateway"))
+    with pytest.raises(ServerError) as info:
+        await hubspot.check()
+    assert info.value.status == 502
+    assert route.call_count == 3
+    assert hubspot.stats.calls[ENDPOINT] == 3
+    assert hubspot.stats.retries == 2
+
+
+@respx.mock(base_url=HS_URL)
+async def test_transport_error_raises_unreachable_naming_host(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.get(PROP).mock(side_effect=httpx.ConnectError("connection refused"))
+    with pytest.raises(Unreachable) as info:
+        await hubspot.check()
+    assert "hs.test" in str(info.value)
+    assert hubspot.stats.total == 3
+
+
+@respx.mock(base_url=HS_URL)
+async def test_timeout_then_success(respx_mock: respx.MockRouter, hubspot: HubSpotClient) -> None:
+    respx_mock.get(PROP).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={})])
+    await hubspot.check()
+    assert hubspot.stats.retries == 1
+
+
+@respx.mock(base_url=HS_URL)
+async def test_401_is_authentication_failed_without_token(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    route = respx_mock.get(PROP).mock(
+        return_value=httpx.Response(
+            401,
+            json={
+                "status": "error",
+                "message": "Authentication credentials not found.",
+                "category": "INVALID_AUTHENTICATION",
+                "correlationId": "c-401",
+            },
+        )
+    )
+    with pytest.raises(AuthenticationFailed) as info:
+        await hubspot.check()
+    assert "Authentication credentials not found." in str(info.value)
+    assert HS_TOKEN not in str(info.value)
+    assert HS_TOKEN not in repr(info.value.args)
+    assert info.value.request_id == "c-401"
+    assert route.call_count == 1  # no retry
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {HS_TOKEN}"
+
+
+@respx.mock(base_url=HS_URL)
+async def test_400_is_request_rejected_with_correlation_id(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.get(PROP).mock(
+        return_value=httpx.Response(
+            400,
+            json={
+                "message": "Invalid input",
+                "category": "VALIDATION_ERROR",
+                "correlationId": "c-400",
+                "errors": [{"message": "bad thing", "in": "x"}],
+            },
+        )
+    )
+    with pytest.raises(RequestRejected) as info:
+        await hubspot.check()
+    assert info.value.request_id == "c-400"
+    assert info.value.category == "VALIDATION_ERROR"
+    assert "bad thing" in info.value.message
+    assert "c-400" in str(info.value)
+
+
+@respx.mock(base_url=MC_URL)
+async def test_mailchimp_400_uses_x_request_id(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    respx_mock.get("/ping").mock(
+        return_value=httpx.Response(
+            400,
+            headers={"X-Request-Id": "req-9", "Content-Type": "application/problem+json"},
+            json={
+                "type": "t",
+                "title": "Invalid Resource",
+                "status": 400,
+                "detail": "Bad email",
+                "instance": "inst-1",
+            },
+        )
+    )
+    with pytest.raises(RequestRejected) as info:
+        await mailchimp.check()
+    assert info.value.request_id == "req-9"
+    assert info.value.category == "Invalid Resource"
+    assert "Bad email" in info.value.message
+
+
+@respx.mock(base_url=MC_URL)
+async def test_mailchimp_401_and_bare_403_throttle(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    route = respx_mock.get("/ping").mock(
+        side_effect=[
+            httpx.Response(403, text=""),  # throttling signal: retried
+            httpx.Response(
+                401,
+                headers={"Content-Type": "application/problem+json"},
+                json={
+                    "type": "t",
+                    "title": "API Key Invalid",
+                    "status": 401,
+                    "detail": "Your API key may be invalid.",
+                    "instance": "i-2",
+                },
+            ),
+        ]
+    )
+    with pytest.raises(AuthenticationFailed) as info:
+        await mailchimp.check()
+    assert route.call_count == 2
+    assert info.value.request_id == "i-2"
+    assert MC_KEY not in str(info.value)
+    assert mailchimp.stats.retries == 1
+
+
+@respx.mock(base_url=HS_URL)
+async def test_every_attempt_passes_the_budget(respx_mock: respx.MockRouter) -> None:
+    acquired = []
+
+    class CountingBudget(RateBudget):
+        async def acquire(self) -> None:
+            acquired.append(1)
+
+    client = HubSpotClient(
+        HS_URL,
+        HS_TOKEN,
+        properties=[],
+        budget=CountingBudget(0, 0),
+        retry=RetryPolicy(max_attempts=3, base_wait_s=0.001, max_wait_s=0.01),
+    )
+    respx_mock.get(PROP).mock(side_effect=[httpx.Response(500), httpx.Response(200, json={})])
+    await client.check()
+    await client.aclose()
+    assert len(acquired) == 2
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_client_survives_a_new_event_loop() -> None:
+    # Each Prefect task may run its own loop; the client must not cling to a dead one.
+    client = HubSpotClient(
+        HS_URL, HS_TOKEN, properties=[], budget=RateBudget(0, 0), retry=RetryPolicy(1, 0, 0)
+    )
+    with respx.mock(base_url=HS_URL) as mock:
+        mock.get(PROP).mock(return_value=httpx.Response(200, json={}))
+        asyncio.run(client.check())
+        asyncio.run(client.check())
+        asyncio.run(client.aclose())
+        assert mock.calls.call_count == 2
+    assert client.stats.total == 2
+
+
+@respx.mock(base_url=HS_URL)
+async def test_503_honours_retry_after(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.get(PROP).mock(
+        side_effect=[httpx.Response(503, headers={"Retry-After": "0"}), httpx.Response(200)]
+    )
+    await hubspot.check()
+    assert hubspot.stats.retries == 1
