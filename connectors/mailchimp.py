@@ -174,12 +174,22 @@ class MailchimpClient(ApiClient):
     # -- write ----------------------------------------------------------------
 
     async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        # Creates go out with update_existing=false: a member Baton has not seen
+        # yet is reported (ERROR_CONTACT_EXISTS) instead of being overwritten,
+        # so its status and fields are merged first, never clobbered.
+        creates = [op for op in ops if op.external_id is None]
+        updates = [op for op in ops if op.external_id is not None]
         outcomes: list[WriteOutcome] = []
-        for chunk in chunked(ops, self.write_batch_size):
-            outcomes += await send_bisecting(chunk, self._subscribe)
+        for group, update_existing in ((creates, False), (updates, True)):
+            for chunk in chunked(group, self.write_batch_size):
+                outcomes += await send_bisecting(
+                    chunk, lambda c, u=update_existing: self._subscribe(c, update_existing=u)
+                )
         return outcomes
 
-    async def _subscribe(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+    async def _subscribe(
+        self, ops: Sequence[WriteOp], *, update_existing: bool
+    ) -> list[WriteOutcome]:
         # `status` only goes out when the caller put it in the fields: the
         # consent decision belongs to the sync layer, not the transport.
         members = [{**unflatten_fields(op.fields), "email_address": op.email} for op in ops]
@@ -187,7 +197,7 @@ class MailchimpClient(ApiClient):
             "POST",
             f"/lists/{self.list_id}",
             template="/lists/{list_id}",
-            json={"members": members, "update_existing": True},
+            json={"members": members, "update_existing": update_existing},
         )
         data = data if isinstance(data, dict) else {}
         by_email: dict[str, list[WriteOp]] = {}

@@ -137,6 +137,7 @@ async def test_batch_subscribe_maps_errors(
             key="a",
             email="m1@example.org",
             fields={"merge_fields.FNAME": "M1", "status": "subscribed"},
+            external_id=subscriber_hash("m1@example.org"),
         ),
         WriteOp(
             key="b",
@@ -144,8 +145,8 @@ async def test_batch_subscribe_maps_errors(
             fields={"merge_fields.FNAME": "M2"},
             external_id=subscriber_hash("m2@example.org"),
         ),
-        WriteOp(key="c", email="bad@example.org", fields={}),
-        WriteOp(key="d", email="lost@example.org", fields={}),
+        WriteOp(key="c", email="bad@example.org", fields={}, external_id="c" * 32),
+        WriteOp(key="d", email="lost@example.org", fields={}, external_id="d" * 32),
     ]
     outcomes = {o.key: o for o in await mailchimp.write(ops)}
     assert outcomes["a"].ok
@@ -273,3 +274,31 @@ async def test_list_merge_fields(respx_mock: respx.MockRouter, mailchimp: Mailch
         )
     )
     assert [f["tag"] for f in await mailchimp.list_merge_fields()] == ["FNAME", "LNAME"]
+
+
+@respx.mock(base_url=MC_URL)
+async def test_creates_never_overwrite_an_existing_member(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    route = respx_mock.post("/lists/L1").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "new_members": [],
+                "updated_members": [],
+                "errors": [
+                    {
+                        "email_address": "m1@example.org",
+                        "error": "m1@example.org is already a list member",
+                        "error_code": "ERROR_CONTACT_EXISTS",
+                    }
+                ],
+            },
+        )
+    )
+    [outcome] = await mailchimp.write(
+        [WriteOp(key="a", email="m1@example.org", fields={"status": "transactional"})]
+    )
+    assert json.loads(route.calls[0].request.content)["update_existing"] is False
+    assert outcome.failure is not None
+    assert outcome.failure.category == "ERROR_CONTACT_EXISTS"

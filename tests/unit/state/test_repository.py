@@ -1,0 +1,88 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mapping.merge import FieldState
+from state import repository as repo
+from state.database import Database
+from state.models import OutboxRow
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    yield database
+    database.dispose()
+
+
+def test_state_round_trips_with_provenance(db: Database) -> None:
+    with db.session() as s:
+        row = repo.create_contact(s, "a@x.org")
+        repo.store_state(row, {"first_name": FieldState("Ana", "hubspot", T0)})
+        s.commit()
+        contact_id = row.id
+    with db.session() as s:
+        row = repo.contact_by_email(s, "a@x.org")
+        assert row is not None and row.id == contact_id
+        assert repo.contact_state(row) == {"first_name": FieldState("Ana", "hubspot", T0)}
+
+
+def test_cursor_never_moves_backwards(db: Database) -> None:
+    with db.session() as s:
+        repo.advance_cursor(s, "hubspot.contacts", T0, 1)
+        s.commit()
+        repo.advance_cursor(s, "hubspot.contacts", T0 - timedelta(hours=1), 2)
+        s.commit()
+        assert repo.cursor(s, "hubspot.contacts") == T0
+
+
+def test_planning_replaces_the_pending_write(db: Database) -> None:
+    with db.session() as s:
+        contact = repo.create_contact(s, "a@x.org")
+        kw = {"system": "mailchimp", "contact_id": contact.id, "email": "a@x.org",
+              "external_id": "h1", "shadow": {}, "run_id": 1}
+        repo.plan_write(s, payload={"merge_fields.FNAME": "A"}, **kw)
+        repo.plan_write(s, payload={"merge_fields.FNAME": "B"}, **kw)
+        s.commit()
+        pending = repo.pending_writes(s, "mailchimp", 10)
+        assert [r.payload for r in pending] == [{"merge_fields.FNAME": "B"}]
+        repo.plan_write(s, payload={}, **kw)
+        assert repo.pending_writes(s, "mailchimp", 10) == []
+
+
+def test_planning_the_same_write_twice_keeps_one(db: Database) -> None:
+    with db.session() as s:
+        contact = repo.create_contact(s, "a@x.org")
+        kw = {"system": "hubspot", "contact_id": contact.id, "email": "a@x.org",
+              "external_id": "7", "payload": {"firstname": "A"}, "shadow": {"x": 1},
+              "run_id": 1}
+        first = repo.plan_write(s, **kw)
+        assert first is not None
+        first.status = "in_flight"
+        s.flush()
+        again = repo.plan_write(s, **kw)
+        assert again is first
+        assert s.query(OutboxRow).count() == 1
+
+
+def test_creates_are_drained_before_updates(db: Database) -> None:
+    with db.session() as s:
+        for i, external in enumerate(["1", None, "2", None]):
+            contact = repo.create_contact(s, f"c{i}@x.org")
+            repo.plan_write(s, system="hubspot", contact_id=contact.id, email=contact.email,
+                            external_id=external, payload={"firstname": str(i)}, shadow=None,
+                            run_id=1)
+        s.commit()
+        order = [r.external_id for r in repo.pending_writes(s, "hubspot", 10)]
+        assert order == [None, None, "1", "2"]
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    from sqlalchemy.exc import StatementError
+
+    with db.session() as s:
+        repo.advance_cursor(s, "x", datetime(2026, 1, 1), None)  # noqa: DTZ001
+        with pytest.raises(StatementError, match="naive datetime"):
+            s.commit()
