@@ -16,7 +16,7 @@ from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig, OwnerPolicy
 from mapping.consent import resolve_consent
 from mapping.errors import FieldRejected
-from mapping.schema import CANONICAL_FIELDS
+from mapping.schema import CANONICAL_FIELDS, Consent
 from mapping.translate import CanonicalValues, same_vendor_value, to_canonical
 
 
@@ -92,6 +92,7 @@ def merge_incoming(
         winner = incoming
         if other_pending:
             winner = _resolve(config, name, system, existing, incoming, modified_at)
+        if other_pending and not _uninformative(config, name, existing.value, incoming):
             dropped, dropped_from = (existing.value, existing.source or "?") \
                 if winner == incoming else (incoming, system)
             kept_from = system if winner == incoming else existing.source
@@ -100,6 +101,11 @@ def merge_incoming(
             state[name] = FieldState(incoming, system, modified_at)
             outcome.changed.append(name)
     return outcome
+
+
+def _uninformative(config: MappingConfig, name: str, a: str | None, b: str | None) -> bool:
+    # "Not specified" against an explicit consent is missing information, not a dispute.
+    return config.fields[name].policy == "consent" and Consent.NOT_SPECIFIED in (a, b)
 
 
 def _resolve(config: MappingConfig, name: str, system: str, existing: FieldState,

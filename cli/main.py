@@ -1,0 +1,189 @@
+"""`baton` command line: sync, demo, sandbox, status."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.errors import AuthenticationFailed, ConnectorError, Unreachable
+from flows.settings import Settings, SettingsProblem
+from mapping.errors import MappingConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Baton keeps a CRM and an email platform in step.")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """One line on stderr naming what is wrong, exit 1, no traceback."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def preflight(settings: Settings) -> None:
+    """Check settings, mapping and both connections before anything runs."""
+    from flows.run import build_connectors, check_connections, close_connectors, open_context
+
+    try:
+        settings.require_credentials()
+        from mapping.config import load_mapping
+
+        config = load_mapping(settings.mapping_file)
+        connectors = build_connectors(settings, config)
+    except SettingsProblem as exc:
+        fail(str(exc))
+    except MappingConfigError as exc:
+        fail(f"BATON_MAPPING_FILE: {exc}")
+    except ConnectorError as exc:
+        fail(f"{settings.setting_for(exc.system)}: {exc.message}")
+
+    async def check() -> None:
+        for system, connector in connectors.items():
+            try:
+                await connector.check()
+            except Unreachable as exc:
+                fail(f"{settings.setting_for(system)}: cannot reach {system} ({exc.message})")
+            except AuthenticationFailed as exc:
+                fail(f"{settings.credential_for(system)}: {system} refused the credential "
+                     f"({exc.message})")
+            except ConnectorError as exc:
+                fail(f"{settings.setting_for(system)}: {exc}")
+            finally:
+                await connector.aclose()
+
+    asyncio.run(check())
+    del open_context, check_connections, close_connectors
+
+
+def quiet_prefect() -> None:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def run_flow() -> dict[str, Any]:
+    quiet_prefect()
+    from flows.sync import sync_flow
+
+    result: dict[str, Any] = asyncio.run(sync_flow())
+    return result
+
+
+def print_report(title: str, summary: dict[str, Any]) -> None:
+    table = Table(title=title, title_justify="left")
+    columns = ["pulled", "created", "updated", "unchanged", "dead_lettered", "conflicts",
+               "api_calls"]
+    table.add_column("system")
+    for column in columns:
+        table.add_column(column.replace("_", "-"), justify="right")
+    for system, counts in summary["systems"].items():
+        table.add_row(system, *(str(counts[c]) for c in columns))
+    out.print(table)
+    out.print(f"run {summary.get('run_id', '?')} took {summary['seconds']:.2f} s")
+
+
+@app.command()
+def sync() -> None:
+    """Run one sync now (pull both systems, merge, push the differences)."""
+    settings = Settings()
+    preflight(settings)
+    summary = run_flow()
+    print_report("Baton sync", summary)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
+    seed: Annotated[int, typer.Option(help="Seed for the generated contacts.")] = 7,
+) -> None:
+    """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
+    from sandbox.server import SandboxConfig, serve
+
+    config = SandboxConfig(seed=seed)
+    out.print(f"HubSpot-style API:   http://127.0.0.1:{port}  (token {config.hubspot_token})")
+    out.print(f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
+              f" list {config.list_id})")
+    serve(config, "127.0.0.1", port)
+
+
+@app.command()
+def demo() -> None:
+    """Start the sandbox, sync twice against it, and show what happened."""
+    from pathlib import Path
+
+    from sandbox.server import SandboxConfig, SandboxServer
+
+    config = SandboxConfig()
+    db_path = Path(".baton") / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    with SandboxServer(config) as server:
+        os.environ.update({
+            "BATON_DATABASE_URL": f"sqlite:///{db_path}",
+            "BATON_HUBSPOT_BASE_URL": server.url,
+            "BATON_HUBSPOT_TOKEN": config.hubspot_token,
+            "BATON_MAILCHIMP_BASE_URL": f"{server.url}/3.0",
+            "BATON_MAILCHIMP_API_KEY": config.mailchimp_api_key,
+            "BATON_MAILCHIMP_LIST_ID": config.list_id,
+        })
+        out.print(f"sandbox on {server.url}: {config.overlap} people in both systems, "
+                  f"{config.hubspot_only + config.invalid_emails + config.missing_emails} "
+                  f"only in the CRM, {config.mailchimp_only} only in the email platform")
+        preflight(Settings())
+        print_report("First sync", run_flow())
+        print_report("Second sync (nothing changed outside: no writes expected)", run_flow())
+    status()
+
+
+@app.command()
+def status() -> None:
+    """Last runs, cursors, outbox depth and open dead letters."""
+    from state import repository as repo
+    from state.database import Database
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    with db.session() as s:
+        runs = Table(title="Recent runs", title_justify="left")
+        for column in ("run", "started", "status", "seconds", "writes", "error"):
+            runs.add_column(column)
+        for run in repo.recent_runs(s):
+            systems = run.stats.get("systems", {})
+            writes = sum(c.get("created", 0) + c.get("updated", 0) for c in systems.values())
+            runs.add_row(str(run.id), run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.status,
+                         str(run.stats.get("seconds", "")), str(writes), run.error or "")
+        out.print(runs)
+        cursors = Table(title="Cursors", title_justify="left")
+        cursors.add_column("stream")
+        cursors.add_column("pulled up to")
+        for row in repo.all_cursors(s):
+            cursors.add_row(row.stream, row.since.isoformat())
+        out.print(cursors)
+        depth = repo.outbox_depth(s)
+        out.print("Outbox: " + (", ".join(f"{system} {dict(sorted(c.items()))}"
+                                          for system, c in sorted(depth.items())) or "empty"))
+        letters = repo.open_dead_letters(s, limit=20)
+        out.print(f"Open dead letters: {repo.count_open_dead_letters(s)}")
+        for letter in letters:
+            out.print(f"  #{letter.id} [{letter.stage}] {letter.reason}", highlight=False)
+    db.dispose()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

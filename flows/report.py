@@ -1,0 +1,36 @@
+"""Counts of one sync run, per system."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SystemCounts:
+    pulled: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    created: int = 0
+    updated: int = 0
+    dead_lettered: int = 0
+    conflicts: int = 0
+    api_calls: int = 0
+
+
+@dataclass
+class RunReport:
+    run_id: int | None = None
+    systems: dict[str, SystemCounts] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def of(self, system: str) -> SystemCounts:
+        return self.systems.setdefault(system, SystemCounts())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": round(self.seconds, 3),
+                "systems": {name: asdict(c) for name, c in self.systems.items()}}
+
+    @property
+    def writes(self) -> int:
+        return sum(c.created + c.updated for c in self.systems.values())

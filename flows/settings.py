@@ -1,0 +1,51 @@
+"""Baton's settings, from the environment (names other tools rely on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
+
+
+class SettingsProblem(Exception):
+    """A setting is missing or wrong; the message starts with the setting's name."""
+
+
+class Settings(BaseSettings):
+    """`BATON_*` environment variables. Secrets are `SecretStr`: never printed."""
+
+    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+
+    database_url: str = "sqlite:///.baton/baton.db"
+    hubspot_base_url: str = "https://api.hubapi.com"
+    hubspot_token: SecretStr | None = None
+    mailchimp_base_url: str | None = None
+    mailchimp_api_key: SecretStr | None = None
+    mailchimp_list_id: str | None = None
+    mapping_file: Path = DEFAULT_MAPPING
+    sync_overlap_seconds: int = 120
+
+    def require_credentials(self) -> None:
+        """Raise `SettingsProblem` naming the first missing setting."""
+        missing = [
+            ("BATON_HUBSPOT_TOKEN", self.hubspot_token, "the HubSpot private-app token"),
+            ("BATON_MAILCHIMP_API_KEY", self.mailchimp_api_key, "the Mailchimp API key"),
+            ("BATON_MAILCHIMP_LIST_ID", self.mailchimp_list_id, "the Mailchimp audience id"),
+        ]
+        for name, value, what in missing:
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text or not text.strip():
+                raise SettingsProblem(f"{name} is not set: it must hold {what}")
+
+    def setting_for(self, system: str) -> str:
+        """The URL setting to blame when `system` cannot be reached."""
+        return {"hubspot": "BATON_HUBSPOT_BASE_URL",
+                "mailchimp": "BATON_MAILCHIMP_BASE_URL"}.get(system, "BATON_*")
+
+    def credential_for(self, system: str) -> str:
+        return {"hubspot": "BATON_HUBSPOT_TOKEN",
+                "mailchimp": "BATON_MAILCHIMP_API_KEY"}.get(system, "BATON_*")

@@ -1,0 +1,82 @@
+"""Fixtures for end-to-end tests: a sandbox over real HTTP, settings pointing at it,
+and read-back helpers that look at the systems through their APIs (not Baton's DB)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from connectors.hubspot import HubSpotClient
+from connectors.mailchimp import MailchimpClient
+from connectors.pacing import RateBudget
+from flows.report import RunReport
+from flows.run import Steps, close_connectors, open_context, sync_once
+from flows.settings import Settings
+from mapping.config import load_mapping
+from sandbox.server import SandboxConfig, SandboxServer
+from tests.integration.vendors import Runner, Vendors
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(seed=11, overlap=12, hubspot_only=8, mailchimp_only=8,
+                         invalid_emails=1, missing_emails=1)
+
+
+@pytest.fixture
+def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxServer]:
+    with SandboxServer(sandbox_config) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(sandbox: SandboxServer, sandbox_config: SandboxConfig, tmp_path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'baton.db'}",
+        hubspot_base_url=sandbox.url,
+        hubspot_token=sandbox_config.hubspot_token,
+        mailchimp_base_url=f"{sandbox.url}/3.0",
+        mailchimp_api_key=sandbox_config.mailchimp_api_key,
+        mailchimp_list_id=sandbox_config.list_id,
+        sync_overlap_seconds=5,
+    )
+
+
+def make_connectors(settings: Settings) -> dict[str, Any]:
+    config = load_mapping(settings.mapping_file)
+    assert settings.hubspot_token and settings.mailchimp_api_key and settings.mailchimp_list_id
+    return {
+        "hubspot": HubSpotClient(settings.hubspot_base_url,
+                                 settings.hubspot_token.get_secret_value(),
+                                 properties=config.vendor_fields("hubspot"),
+                                 budget=RateBudget(90, 10.0), search_budget=RateBudget(5, 1.0)),
+        "mailchimp": MailchimpClient(settings.mailchimp_base_url,
+                                     settings.mailchimp_api_key.get_secret_value(),
+                                     settings.mailchimp_list_id),
+    }
+
+
+@pytest.fixture
+def run_sync(settings: Settings) -> Runner:
+    """Run one sync with the plain steps (no Prefect engine); returns its report."""
+
+    def run(steps: Steps | None = None) -> RunReport:
+        async def go() -> RunReport:
+            ctx = open_context(settings, connectors=make_connectors(settings))
+            try:
+                return await sync_once(ctx, steps or Steps())
+            finally:
+                await close_connectors(ctx)
+                ctx.db.dispose()
+
+        return asyncio.run(go())
+
+    return run
+
+
+@pytest.fixture
+def vendors(sandbox: SandboxServer, sandbox_config: SandboxConfig) -> Vendors:
+    return Vendors(sandbox, sandbox_config)

@@ -1,0 +1,233 @@
+"""The walking skeleton's acceptance, over real HTTP against the sandbox.
+
+Outcomes are read back through each API, not from Baton's database.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connectors.contract import flatten
+from flows import engine
+from flows.run import Steps
+from flows.settings import Settings
+from mapping.config import MappingConfig, load_mapping
+from mapping.translate import translate_record
+from state.database import Database
+from state.models import DeadLetterRow
+from tests.integration.vendors import Runner, Vendors
+
+SHARED = ["first_name", "last_name", "phone", "organization", "job_title", "service_line",
+          "lead_source"]
+HS_PROPS = ["email", "firstname", "lastname", "phone", "company", "jobtitle", "service_line",
+            "lead_source", "lifecyclestage", "hs_email_optout"]
+
+
+@pytest.fixture(scope="module")
+def mapping() -> MappingConfig:
+    from flows.settings import DEFAULT_MAPPING
+
+    return load_mapping(DEFAULT_MAPPING)
+
+
+def norm(email: str | None) -> str | None:
+    return email.strip().lower() if email else None
+
+
+def crm_view(vendors: Vendors, mapping: MappingConfig) -> dict[str, dict[str, Any]]:
+    contacts = vendors.hubspot_contacts(HS_PROPS)
+    out: dict[str, dict[str, Any]] = {}
+    for contact in contacts:
+        email = norm(contact["properties"].get("email"))
+        if email is None:
+            continue
+        assert email not in out, f"two CRM contacts for {email}"
+        out[email] = {**translate_record(mapping, "hubspot", contact["properties"]).values,
+                      "_raw": contact}
+    return out
+
+
+def email_view(vendors: Vendors, mapping: MappingConfig) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for member in vendors.members():
+        email = norm(member["email_address"])
+        assert email not in out, f"two members for {email}"
+        out[email] = {**translate_record(mapping, "mailchimp", flatten(member)).values,
+                      "_raw": member}
+    return out
+
+
+def dead_letters(settings: Settings) -> list[DeadLetterRow]:
+    db = Database(settings.database_url)
+    with db.session() as s:
+        rows = list(s.scalars(select(DeadLetterRow)))
+    db.dispose()
+    return rows
+
+
+def test_first_sync_converges_both_systems(run_sync: Runner, vendors: Vendors,
+                                           mapping: MappingConfig, settings: Settings) -> None:
+    before_crm = crm_view(vendors, mapping)
+    report = run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+
+    refused = {norm(d.payload.get("email")) for d in dead_letters(settings)
+               if d.stage == "push" and d.system == "mailchimp"}
+    assert set(members) <= set(crm)
+    assert set(crm) - refused == set(members)
+    # Overlapping people whose emails differ only in case/whitespace stay one contact.
+    assert len(crm) == len(before_crm) + report.of("hubspot").created
+    for email in members:
+        for field in SHARED:
+            assert crm[email].get(field) == members[email].get(field), (email, field)
+        # The CRM owns the stage; the email platform gets its label.
+        stage = crm[email].get("lifecycle_stage")
+        if stage is not None:
+            label = {"mql": "MQL", "sql": "SQL"}.get(stage, stage.title())
+            assert members[email]["_raw"]["merge_fields"]["STAGE"] == label
+    assert report.writes > 0
+
+
+def test_second_sync_makes_zero_write_calls(run_sync: Runner, vendors: Vendors) -> None:
+    run_sync()
+    vendors.reset_stats()
+    report = run_sync()
+    stats = vendors.stats()
+    assert stats["write_calls"] == {"hubspot": 0, "mailchimp": 0}
+    assert report.writes == 0
+
+
+def test_changes_move_exactly_the_changed_records(run_sync: Runner, vendors: Vendors,
+                                                  mapping: MappingConfig) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    both = sorted(set(crm) & set(members))
+    assert len(both) >= 21
+    crm_side, email_side, contested = both[:10], both[10:20], both[20]
+
+    with vendors.hubspot as hs:
+        inputs = [{"id": crm[e]["_raw"]["id"], "properties": {"jobtitle": f"CRM title {i}"}}
+                  for i, e in enumerate([*crm_side, contested])]
+        assert hs.post("/crm/v3/objects/contacts/batch/update",
+                       json={"inputs": inputs}).status_code == 200
+    time.sleep(1.1)  # Mailchimp timestamps have whole seconds: make its edit the newest
+    with vendors.mailchimp as mc:
+        for i, e in enumerate([*email_side, contested]):
+            member = members[e]["_raw"]
+            response = mc.patch(f"/lists/{vendors.config.list_id}/members/{member['id']}",
+                                json={"merge_fields": {"JOBTITLE": f"Email title {i}"}})
+            assert response.status_code == 200, response.text
+
+    vendors.reset_stats()
+    report = run_sync()
+    stats = vendors.stats()
+
+    crm_ids = {crm[e]["_raw"]["id"] for e in [*email_side, contested]}
+    member_ids = {members[e]["_raw"]["id"] for e in crm_side}
+    assert set(stats["record_writes"]["hubspot"]) == crm_ids
+    assert set(stats["record_writes"]["mailchimp"]) == member_ids
+    assert report.of("hubspot").conflicts + report.of("mailchimp").conflicts == 1
+
+    crm_after, members_after = crm_view(vendors, mapping), email_view(vendors, mapping)
+    for i, e in enumerate(crm_side):
+        assert members_after[e]["job_title"] == f"CRM title {i}"
+    for i, e in enumerate(email_side):
+        assert crm_after[e]["job_title"] == f"Email title {i}"
+    # Changed on both sides: the default policy for job_title is "newest wins".
+    assert crm_after[contested]["job_title"] == "Email title 10"
+    assert members_after[contested]["job_title"] == "Email title 10"
+
+
+def test_opted_out_members_are_never_resubscribed(run_sync: Runner, vendors: Vendors,
+                                                  mapping: MappingConfig) -> None:
+    before = {norm(m["email_address"]): m["status"] for m in vendors.members()}
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    opted_out = [e for e, status in before.items() if status in ("unsubscribed", "cleaned")]
+    assert opted_out, "the seed should hold unsubscribed and cleaned members"
+    for email in opted_out:
+        assert members[email]["_raw"]["status"] == before[email]
+        assert crm[email]["_raw"]["properties"]["hs_email_optout"] == "true"
+    for email, status in before.items():
+        if status == "pending":
+            assert members[email]["_raw"]["status"] == "pending"
+
+
+def test_crm_opt_out_unsubscribes_the_member(run_sync: Runner, vendors: Vendors,
+                                             mapping: MappingConfig) -> None:
+    run_sync()
+    members = email_view(vendors, mapping)
+    crm = crm_view(vendors, mapping)
+    email = next(e for e, m in sorted(members.items())
+                 if m["_raw"]["status"] == "subscribed" and e in crm)
+    with vendors.hubspot as hs:
+        hs.patch(f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
+                 json={"properties": {"hs_email_optout": "true"}}).raise_for_status()
+    run_sync()
+    assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
+    run_sync()
+    assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
+
+
+def test_rejected_record_is_dead_lettered_and_its_batch_lands(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    letters = [d for d in dead_letters(settings) if d.stage == "push"]
+    assert letters, "the seed holds CRM contacts with emails the email platform refuses"
+    for letter in letters:
+        assert letter.system == "mailchimp"
+        assert "looks fake or invalid" in letter.reason
+        assert letter.payload["email"]
+    refused = {norm(d.payload["email"]) for d in letters}
+    members = email_view(vendors, mapping)
+    crm = crm_view(vendors, mapping)
+    assert set(crm) - refused == set(members)
+    pulled = [d for d in dead_letters(settings) if d.stage == "pull"]
+    assert any("email" in d.reason and "empty" in d.reason for d in pulled)
+
+
+class Killed(BaseException):
+    """Stands in for the process dying: nothing after it runs."""
+
+
+def test_run_killed_mid_push_converges_without_duplicates(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
+    calls = {"n": 0}
+
+    async def dying_push(ctx: engine.SyncContext, system: str, ops) -> None:
+        connector = ctx.connectors[system]
+        connector.write_batch_size = 4
+        calls["n"] += 1
+        if calls["n"] == 3:
+            await connector.write(ops)  # the vendor applies the batch...
+            raise Killed  # ...and the process dies before Baton records it
+        await engine.push_batch(ctx, system, ops)
+
+    def small_batches_claim(ctx: engine.SyncContext, system: str):
+        ctx.connectors[system].write_batch_size = 4
+        return original_claim(ctx, system)
+
+    original_claim = engine.claim_batch
+    engine.claim_batch = small_batches_claim  # type: ignore[assignment]
+    try:
+        with pytest.raises(Killed):
+            run_sync(Steps(push=dying_push))
+    finally:
+        engine.claim_batch = original_claim  # type: ignore[assignment]
+
+    run_sync()
+    stats = vendors.stats()
+    for system in ("hubspot", "mailchimp"):
+        twice = {k: n for k, n in stats["record_writes"][system].items() if n > 1}
+        assert twice == {}, f"{system} records written more than once: {twice}"
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    assert set(members) <= set(crm)
+    vendors.reset_stats()
+    run_sync()
+    assert vendors.stats()["write_calls"] == {"hubspot": 0, "mailchimp": 0}
