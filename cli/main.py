@@ -9,27 +9,32 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.errors import AuthenticationFailed, ConnectorError, Unreachable
 from flows.settings import Settings, SettingsProblem
 from mapping.errors import MappingConfigError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Baton keeps a CRM and an email platform in step.")
-out = Console()
-err = Console(stderr=True)
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Baton keeps a CRM and an email platform in step.",
+)
+# Tables need room; a pipe or a CI log has no width of its own.
+out = Console() if Console().is_terminal else Console(width=120)
+err = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=200)
 
 
 def fail(message: str) -> None:
     """One line on stderr naming what is wrong, exit 1, no traceback."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
 def preflight(settings: Settings) -> None:
     """Check settings, mapping and both connections before anything runs."""
-    from flows.run import build_connectors, check_connections, close_connectors, open_context
+    from flows.run import build_connectors
 
     try:
         settings.require_credentials()
@@ -51,15 +56,16 @@ def preflight(settings: Settings) -> None:
             except Unreachable as exc:
                 fail(f"{settings.setting_for(system)}: cannot reach {system} ({exc.message})")
             except AuthenticationFailed as exc:
-                fail(f"{settings.credential_for(system)}: {system} refused the credential "
-                     f"({exc.message})")
+                fail(
+                    f"{settings.credential_for(system)}: {system} refused the credential "
+                    f"({exc.message})"
+                )
             except ConnectorError as exc:
                 fail(f"{settings.setting_for(system)}: {exc}")
             finally:
                 await connector.aclose()
 
     asyncio.run(check())
-    del open_context, check_connections, close_connectors
 
 
 def quiet_prefect() -> None:
@@ -79,8 +85,15 @@ def run_flow() -> dict[str, Any]:
 
 def print_report(title: str, summary: dict[str, Any]) -> None:
     table = Table(title=title, title_justify="left")
-    columns = ["pulled", "created", "updated", "unchanged", "dead_lettered", "conflicts",
-               "api_calls"]
+    columns = [
+        "pulled",
+        "created",
+        "updated",
+        "unchanged",
+        "dead_lettered",
+        "conflicts",
+        "api_calls",
+    ]
     table.add_column("system")
     for column in columns:
         table.add_column(column.replace("_", "-"), justify="right")
@@ -109,8 +122,10 @@ def sandbox(
 
     config = SandboxConfig(seed=seed)
     out.print(f"HubSpot-style API:   http://127.0.0.1:{port}  (token {config.hubspot_token})")
-    out.print(f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
-              f" list {config.list_id})")
+    out.print(
+        f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
+        f" list {config.list_id})"
+    )
     serve(config, "127.0.0.1", port)
 
 
@@ -126,17 +141,21 @@ def demo() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     with SandboxServer(config) as server:
-        os.environ.update({
-            "BATON_DATABASE_URL": f"sqlite:///{db_path}",
-            "BATON_HUBSPOT_BASE_URL": server.url,
-            "BATON_HUBSPOT_TOKEN": config.hubspot_token,
-            "BATON_MAILCHIMP_BASE_URL": f"{server.url}/3.0",
-            "BATON_MAILCHIMP_API_KEY": config.mailchimp_api_key,
-            "BATON_MAILCHIMP_LIST_ID": config.list_id,
-        })
-        out.print(f"sandbox on {server.url}: {config.overlap} people in both systems, "
-                  f"{config.hubspot_only + config.invalid_emails + config.missing_emails} "
-                  f"only in the CRM, {config.mailchimp_only} only in the email platform")
+        os.environ.update(
+            {
+                "BATON_DATABASE_URL": f"sqlite:///{db_path}",
+                "BATON_HUBSPOT_BASE_URL": server.url,
+                "BATON_HUBSPOT_TOKEN": config.hubspot_token,
+                "BATON_MAILCHIMP_BASE_URL": f"{server.url}/3.0",
+                "BATON_MAILCHIMP_API_KEY": config.mailchimp_api_key,
+                "BATON_MAILCHIMP_LIST_ID": config.list_id,
+            }
+        )
+        out.print(
+            f"sandbox on {server.url}: {config.overlap} people in both systems, "
+            f"{config.hubspot_only + config.invalid_emails + config.missing_emails} "
+            f"only in the CRM, {config.mailchimp_only} only in the email platform"
+        )
         preflight(Settings())
         print_report("First sync", run_flow())
         print_report("Second sync (nothing changed outside: no writes expected)", run_flow())
@@ -158,8 +177,14 @@ def status() -> None:
         for run in repo.recent_runs(s):
             systems = run.stats.get("systems", {})
             writes = sum(c.get("created", 0) + c.get("updated", 0) for c in systems.values())
-            runs.add_row(str(run.id), run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.status,
-                         str(run.stats.get("seconds", "")), str(writes), run.error or "")
+            runs.add_row(
+                str(run.id),
+                run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                run.status,
+                str(run.stats.get("seconds", "")),
+                str(writes),
+                run.error or "",
+            )
         out.print(runs)
         cursors = Table(title="Cursors", title_justify="left")
         cursors.add_column("stream")
@@ -168,12 +193,19 @@ def status() -> None:
             cursors.add_row(row.stream, row.since.isoformat())
         out.print(cursors)
         depth = repo.outbox_depth(s)
-        out.print("Outbox: " + (", ".join(f"{system} {dict(sorted(c.items()))}"
-                                          for system, c in sorted(depth.items())) or "empty"))
+        out.print(
+            "Outbox: "
+            + (
+                ", ".join(
+                    f"{system} {dict(sorted(c.items()))}" for system, c in sorted(depth.items())
+                )
+                or "empty"
+            )
+        )
         letters = repo.open_dead_letters(s, limit=20)
         out.print(f"Open dead letters: {repo.count_open_dead_letters(s)}")
         for letter in letters:
-            out.print(f"  #{letter.id} [{letter.stage}] {letter.reason}", highlight=False)
+            out.print(escape(f"  #{letter.id} [{letter.stage}] {letter.reason}"), highlight=False)
     db.dispose()
 
 
