@@ -1,0 +1,22 @@
+"""Sandbox configuration (shared by the server, the store and the seeder)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class SandboxConfig(BaseModel):
+    """Credentials, seed sizes and rate limits for one sandbox instance."""
+
+    hubspot_token: str = "sandbox-hubspot-token"
+    mailchimp_api_key: str = "sandbox-mailchimp-key-us1"
+    list_id: str = "a1b2c3d4e5"
+    seed: int = 7
+    overlap: int = 40
+    hubspot_only: int = 30
+    mailchimp_only: int = 30
+    invalid_emails: int = 2
+    missing_emails: int = 1
+    hubspot_burst: int = 100
+    hubspot_search_per_second: int = 5
+    mailchimp_max_connections: int = 10

@@ -1,0 +1,113 @@
+"""``/_sandbox`` control routes (no auth): stats, fault injection and reseeding."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.config import SandboxConfig
+from sandbox.pipeline import store_of
+from sandbox.store import Fault, Stats
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    return json.loads(raw) if raw else {}
+
+
+def _bad(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, 400)
+
+
+async def get_stats(request: Request) -> Response:
+    store = store_of(request)
+    with store.lock:
+        stats = store.stats
+        body = {
+            "requests": dict(stats.requests),
+            "write_calls": {
+                "hubspot": stats.write_calls["hubspot"],
+                "mailchimp": stats.write_calls["mailchimp"],
+            },
+            "record_writes": {
+                system: dict(counts) for system, counts in stats.record_writes.items()
+            },
+            "records": {
+                "hubspot": store.hubspot.live_count(),
+                "mailchimp": sum(
+                    1 for m in store.mailchimp.members.values() if m.status != "archived"
+                ),
+            },
+        }
+    return JSONResponse(body)
+
+
+async def reset_stats(request: Request) -> Response:
+    store = store_of(request)
+    with store.lock:
+        store.stats = Stats()
+    return JSONResponse({"ok": True})
+
+
+async def add_fault(request: Request) -> Response:
+    try:
+        body = await _json(request)
+    except ValueError as exc:
+        return _bad(f"invalid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _bad("body must be an object")
+    try:
+        fault = Fault(
+            method=str(body["method"]).upper(),
+            path=str(body["path"]),
+            status=int(body["status"]),
+            times=int(body.get("times", 1)),
+            retry_after=int(body["retry_after"]) if body.get("retry_after") is not None else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"fault needs method, path, status (and optional times, retry_after): {exc}")
+    store = store_of(request)
+    with store.lock:
+        store.faults.append(fault)
+        pending = len(store.faults)
+    return JSONResponse({"ok": True, "pending": pending}, 201)
+
+
+async def clear_faults(request: Request) -> Response:
+    store = store_of(request)
+    with store.lock:
+        store.faults = []
+    return JSONResponse({"ok": True})
+
+
+async def reset_all(request: Request) -> Response:
+    try:
+        body = await _json(request)
+    except ValueError as exc:
+        return _bad(f"invalid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _bad("body must be an object")
+    store = store_of(request)
+    try:
+        config = store.config.model_copy(
+            update=SandboxConfig.model_validate({**store.config.model_dump(), **body}).model_dump()
+        )
+    except ValidationError as exc:
+        return _bad(str(exc))
+    store.reset(config)
+    return JSONResponse({"ok": True, "config": config.model_dump()})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/_sandbox/stats", get_stats, methods=["GET"]),
+        Route("/_sandbox/stats/reset", reset_stats, methods=["POST"]),
+        Route("/_sandbox/faults", add_fault, methods=["POST"]),
+        Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/reset", reset_all, methods=["POST"]),
+    ]

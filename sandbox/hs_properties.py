@@ -1,0 +1,225 @@
+"""HubSpot-style contact property definitions and per-record write validation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+LIFECYCLE_LABELS = {
+    "subscriber": "Subscriber",
+    "lead": "Lead",
+    "marketingqualifiedlead": "Marketing Qualified Lead",
+    "salesqualifiedlead": "Sales Qualified Lead",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+    "evangelist": "Evangelist",
+    "other": "Other",
+}
+SERVICE_LINES = {
+    "cardiology": "Cardiology",
+    "orthopedics": "Orthopedics",
+    "behavioral_health": "Behavioral Health",
+    "primary_care": "Primary Care",
+    "dermatology": "Dermatology",
+    "oncology": "Oncology",
+    "telehealth": "Telehealth",
+}
+LEAD_SOURCES = {
+    "organic_search": "Organic Search",
+    "paid_search": "Paid Search",
+    "referral": "Referral",
+    "event": "Event",
+    "partner_email": "Partner Email",
+    "social": "Social",
+    "direct": "Direct",
+}
+
+DEFAULT_PROPERTIES = (
+    "email",
+    "firstname",
+    "lastname",
+    "createdate",
+    "lastmodifieddate",
+    "hs_object_id",
+)
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    """One contact property as the properties API describes it."""
+
+    name: str
+    label: str
+    type: str
+    field_type: str
+    group: str = "contactinformation"
+    options: dict[str, str] = field(default_factory=dict)  # value -> label, in display order
+    read_only: bool = False
+    custom: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "groupName": self.group,
+            "description": "",
+            "options": [
+                {"label": label, "value": value, "displayOrder": order, "hidden": False}
+                for order, (value, label) in enumerate(self.options.items())
+            ],
+            "displayOrder": -1,
+            "calculated": False,
+            "externalOptions": False,
+            "hasUniqueValue": self.name == "email",
+            "hidden": False,
+            "hubspotDefined": not self.custom,
+            "formField": not self.read_only,
+            "modificationMetadata": {
+                "archivable": self.custom,
+                "readOnlyDefinition": not self.custom,
+                "readOnlyValue": self.read_only,
+            },
+            "createdAt": "2026-01-05T09:00:00.000Z",
+            "updatedAt": "2026-01-05T09:00:00.000Z",
+            "archived": False,
+        }
+
+
+_BOOL_OPTIONS = {"true": "Yes", "false": "No"}
+
+PROPERTIES: dict[str, PropertyDef] = {
+    p.name: p
+    for p in (
+        PropertyDef("email", "Email", "string", "text"),
+        PropertyDef("firstname", "First Name", "string", "text"),
+        PropertyDef("lastname", "Last Name", "string", "text"),
+        PropertyDef("phone", "Phone Number", "string", "phonenumber"),
+        PropertyDef("company", "Company Name", "string", "text"),
+        PropertyDef("jobtitle", "Job Title", "string", "text"),
+        PropertyDef(
+            "lifecyclestage", "Lifecycle Stage", "enumeration", "radio", options=LIFECYCLE_LABELS
+        ),
+        PropertyDef(
+            "hs_email_optout",
+            "Unsubscribed from all email",
+            "bool",
+            "booleancheckbox",
+            options=_BOOL_OPTIONS,
+        ),
+        PropertyDef("hubspot_owner_id", "Contact owner", "enumeration", "select"),
+        PropertyDef(
+            "service_line",
+            "Service Line",
+            "enumeration",
+            "select",
+            options=SERVICE_LINES,
+            custom=True,
+        ),
+        PropertyDef(
+            "lead_source",
+            "Lead Source",
+            "enumeration",
+            "select",
+            options=LEAD_SOURCES,
+            custom=True,
+        ),
+        PropertyDef("createdate", "Create Date", "datetime", "date", read_only=True),
+        PropertyDef("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
+        PropertyDef("hs_object_id", "Record ID", "number", "number", read_only=True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class PropertyError:
+    """One rejected property value (maps to an ``errors[]`` entry)."""
+
+    code: str
+    message: str
+    name: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"message": self.message, "code": self.code, "in": self.name}
+
+
+def is_valid_email(email: str) -> bool:
+    """``local@domain.tld`` with no spaces (after trimming surrounding whitespace)."""
+    return EMAIL_RE.match(email.strip()) is not None
+
+
+def stage_order(stage: str) -> int:
+    return LIFECYCLE_STAGES.index(stage) if stage in LIFECYCLE_STAGES else -1
+
+
+def validate_properties(
+    new: dict[str, Any], current: dict[str, str | None] | None
+) -> list[PropertyError]:
+    """Validate a write of ``new`` onto a record whose values are ``current`` (None = create)."""
+    errors: list[PropertyError] = []
+    for name, raw in new.items():
+        prop = PROPERTIES.get(name)
+        if prop is None:
+            errors.append(
+                PropertyError("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', name)
+            )
+            continue
+        if prop.read_only:
+            errors.append(
+                PropertyError(
+                    "READ_ONLY_VALUE",
+                    f'"{name}" is a read only property; its value cannot be set.',
+                    name,
+                )
+            )
+            continue
+        value = "" if raw is None else str(raw)
+        if value == "":
+            continue  # empty string clears any property, enumerations included
+        if prop.options and value not in prop.options:
+            errors.append(
+                PropertyError(
+                    "INVALID_OPTION",
+                    f"{value} was not one of the allowed options: [{', '.join(prop.options)}]",
+                    name,
+                )
+            )
+            continue
+        if name == "email" and not is_valid_email(value):
+            errors.append(PropertyError("INVALID_EMAIL", f"Email address {value} is invalid", name))
+            continue
+        if name == "lifecyclestage" and current is not None:
+            old = current.get("lifecyclestage") or ""
+            if old and stage_order(value) < stage_order(old):
+                errors.append(
+                    PropertyError(
+                        "INVALID_OPTION",
+                        "lifecyclestage cannot be set backward; clear it first",
+                        name,
+                    )
+                )
+    return errors
+
+
+def normalise_value(name: str, raw: Any) -> str:
+    """Store every value as a string; emails lose surrounding whitespace."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    value = str(raw)
+    return value.strip() if name == "email" else value

@@ -1,0 +1,167 @@
+"""In-memory HubSpot-style contact table with id order and an email index.
+
+Callers hold the store lock; nothing here locks on its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sandbox.hs_properties import PropertyError, normalise_value, validate_properties
+from sandbox.hs_search import compile_groups, parse_sorts, sort_key
+from sandbox.records import HubContact, Owner
+from sandbox.timefmt import utcnow
+
+
+@dataclass
+class WriteFailure:
+    """Why one record write was refused (one entry of a 207 ``errors`` list)."""
+
+    category: str
+    message: str
+    errors: list[PropertyError] = field(default_factory=list)
+    status: int = 400
+
+
+def email_key(email: str | None) -> str:
+    """Index key: trimmed, lower-cased email."""
+    return (email or "").strip().lower()
+
+
+def _contact_sort_key(name: str, contact: HubContact) -> tuple[int, float | str]:
+    return sort_key(contact.props, name)
+
+
+def _describe(errors: list[PropertyError]) -> str:
+    return "Property values were not valid: " + "; ".join(e.message for e in errors)
+
+
+class HubSpotState:
+    """Contacts (sorted by numeric id, ids only ever grow) plus owners."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[int, HubContact] = {}
+        self.ids: list[int] = []  # ascending because ids are allocated increasingly
+        self.by_email: dict[str, int] = {}
+        self.owners: list[Owner] = []
+        self.next_id = 1001
+
+    # -- loading ---------------------------------------------------------
+    def add_seeded(self, contact: HubContact) -> None:
+        contact.sync_system_props()
+        self.contacts[contact.id] = contact
+        self.ids.append(contact.id)
+        key = email_key(contact.props.get("email"))
+        if key:
+            self.by_email[key] = contact.id
+        self.next_id = max(self.next_id, contact.id + 1)
+
+    # -- reads -----------------------------------------------------------
+    def get(self, ident: str, id_property: str | None = None) -> HubContact | None:
+        if id_property == "email":
+            found = self.by_email.get(email_key(ident))
+            contact = self.contacts.get(found) if found is not None else None
+        else:
+            contact = self.contacts.get(int(ident)) if ident.isdigit() else None
+        if contact is None or contact.archived:
+            return None
+        return contact
+
+    def page(self, after: int, limit: int, archived: bool) -> tuple[list[HubContact], int | None]:
+        """Contacts with id > after; returns the page and the next cursor, if any."""
+        start = bisect.bisect_right(self.ids, after)
+        out: list[HubContact] = []
+        index = start
+        while index < len(self.ids) and len(out) < limit:
+            contact = self.contacts[self.ids[index]]
+            if contact.archived == archived:
+                out.append(contact)
+            index += 1
+        more = self._any_after(index, archived)
+        return out, (out[-1].id if out and more else None)
+
+    def _any_after(self, index: int, archived: bool) -> bool:
+        return any(self.contacts[i].archived == archived for i in self.ids[index:])
+
+    def search(self, body: Mapping[str, Any]) -> list[HubContact]:
+        """All live contacts matching the body's filters, in the requested order."""
+        matcher = compile_groups(body.get("filterGroups"))
+        sorts = parse_sorts(body.get("sorts"))
+        hits = [
+            c for c in (self.contacts[i] for i in self.ids) if not c.archived and matcher(c.props)
+        ]
+        # Stable sorts applied last-key-first give a multi-key order; id order is the base.
+        for name, descending in reversed(sorts):
+            hits.sort(key=partial(_contact_sort_key, name), reverse=descending)
+        return hits
+
+    # -- writes ----------------------------------------------------------
+    def create(
+        self, raw: Mapping[str, Any], now: datetime | None = None
+    ) -> HubContact | WriteFailure:
+        errors = validate_properties(dict(raw), None)
+        if errors:
+            return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
+        props = {k: normalise_value(k, v) for k, v in raw.items()}
+        key = email_key(props.get("email"))
+        if key and key in self.by_email:
+            existing = self.by_email[key]
+            return WriteFailure(
+                "CONFLICT", f"Contact already exists. Existing ID: {existing}", status=409
+            )
+        moment = now or utcnow()
+        contact = HubContact(self.next_id, dict(props), moment, moment)
+        self.next_id += 1
+        contact.sync_system_props()
+        self.contacts[contact.id] = contact
+        self.ids.append(contact.id)
+        if key:
+            self.by_email[key] = contact.id
+        return contact
+
+    def update(self, contact: HubContact, raw: Mapping[str, Any]) -> WriteFailure | bool:
+        """Apply ``raw``; returns whether anything changed (or why it was refused)."""
+        errors = validate_properties(dict(raw), contact.props)
+        if errors:
+            return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
+        props = {k: normalise_value(k, v) for k, v in raw.items()}
+        new_key = email_key(props.get("email")) if "email" in props else None
+        old_key = email_key(contact.props.get("email"))
+        if new_key and self.by_email.get(new_key, contact.id) != contact.id:
+            return WriteFailure(
+                "CONFLICT",
+                f"Contact already exists. Existing ID: {self.by_email[new_key]}",
+                status=409,
+            )
+        changed = False
+        for name, value in props.items():
+            if (contact.props.get(name) or "") != value:
+                contact.props[name] = value
+                changed = True
+        if new_key is not None and new_key != old_key:
+            self.by_email.pop(old_key, None)
+            if new_key:
+                self.by_email[new_key] = contact.id
+        if changed:
+            contact.updated = max(utcnow(), contact.updated)
+            contact.sync_system_props()
+        return changed
+
+    def archive(self, contact: HubContact) -> None:
+        contact.archived = True
+        contact.updated = utcnow()
+        contact.sync_system_props()
+        key = email_key(contact.props.get("email"))
+        if self.by_email.get(key) == contact.id:
+            del self.by_email[key]
+
+    def live_count(self) -> int:
+        return sum(1 for c in self.contacts.values() if not c.archived)
+
+    def iter_live(self) -> Iterable[HubContact]:
+        return (c for c in self.contacts.values() if not c.archived)

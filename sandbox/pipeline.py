@@ -1,0 +1,237 @@
+"""Per-request plumbing shared by both vendor APIs: counting, faults, auth, limits, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.store import SandboxStore
+
+Handler = Callable[[Request, SandboxStore], Awaitable[Response]]
+# Mailchimp handlers are plain functions run in the thread pool, so requests really overlap
+# and the simultaneous-connection cap can bite; they get the parsed JSON body passed in.
+SyncHandler = Callable[[Request, SandboxStore, Any], Response]
+
+
+class BadRequest(Exception):
+    """Malformed request input; the vendor module renders it in its own error style."""
+
+    def __init__(self, message: str, category: str = "VALIDATION_ERROR") -> None:
+        super().__init__(message)
+        self.message = message
+        self.category = category
+
+
+async def read_json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid input JSON: {exc}") from exc
+
+
+def store_of(request: Request) -> SandboxStore:
+    store: SandboxStore = request.app.state.store
+    return store
+
+
+# -- HubSpot ---------------------------------------------------------------
+def hubspot_error(
+    status: int,
+    message: str,
+    category: str,
+    *,
+    context: dict[str, list[str]] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    correlation = str(uuid.uuid4())
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": correlation,
+        "category": category,
+    }
+    if context:
+        body["context"] = context
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status, headers={**(headers or {}), "X-HubSpot-Correlation-Id": correlation}
+    )
+
+
+def _hubspot_rate_limited(policy: str, retry: float) -> JSONResponse:
+    correlation = str(uuid.uuid4())
+    message = (
+        "You have reached your secondly limit."
+        if policy == "SECONDLY"
+        else "You have reached your ten_secondly_rolling limit."
+    )
+    body = {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": correlation,
+        "policyName": policy,
+        "category": "RATE_LIMITS",
+    }
+    return JSONResponse(
+        body,
+        429,
+        headers={
+            "Retry-After": str(max(1, math.ceil(retry))),
+            "X-HubSpot-Correlation-Id": correlation,
+        },
+    )
+
+
+def hubspot_route(
+    method: str, template: str, handler: Handler, *, search: bool = False, write: bool = False
+) -> Route:
+    """Wrap a HubSpot handler with counting, faults, Bearer auth and rate limiting."""
+    key = f"{method} {template}"
+
+    async def endpoint(request: Request) -> Response:
+        store = store_of(request)
+        with store.lock:
+            store.stats.requests[key] += 1
+        fault = store.take_fault(method, request.url.path)
+        if fault is not None:
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            return hubspot_error(
+                fault.status, "Injected sandbox fault", "SANDBOX_FAULT", headers=extra
+            )
+        token = request.headers.get("authorization", "")
+        if token != f"Bearer {store.config.hubspot_token}":
+            return hubspot_error(
+                401,
+                "Authentication credentials not found. This API supports OAuth 2.0 "
+                "authentication and you can find more details at "
+                "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                "INVALID_AUTHENTICATION",
+            )
+        with store.lock:
+            limiter = store.hs_search if search else store.hs_burst
+            allowed, remaining, retry = limiter.acquire()
+            if write and allowed:
+                store.stats.write_calls["hubspot"] += 1
+        if not allowed:
+            return _hubspot_rate_limited("SECONDLY" if search else "TEN_SECONDLY_ROLLING", retry)
+        try:
+            response = await handler(request, store)
+        except BadRequest as exc:
+            response = hubspot_error(400, exc.message, exc.category)
+        response.headers.setdefault("X-HubSpot-Correlation-Id", str(uuid.uuid4()))
+        if not search and limiter.limit > 0:
+            response.headers["X-HubSpot-RateLimit-Max"] = str(limiter.limit)
+            response.headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+        return response
+
+    return Route(template, endpoint, methods=[method])
+
+
+# -- Mailchimp -------------------------------------------------------------
+def mailchimp_error(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    request_id = str(uuid.uuid4())
+    body: dict[str, Any] = {
+        "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request_id,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body,
+        status,
+        media_type="application/problem+json",
+        headers={**(headers or {}), "X-Request-Id": request_id},
+    )
+
+
+def _mailchimp_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip()).decode()
+        except ValueError:
+            return None
+        return decoded.partition(":")[2]
+    return None
+
+
+def mailchimp_route(
+    method: str, template: str, handler: SyncHandler, *, write: bool = False
+) -> Route:
+    """Wrap a Mailchimp handler with counting, connection cap, faults and key auth."""
+    key = f"{method} {template}"
+
+    async def endpoint(request: Request) -> Response:
+        store = store_of(request)
+        with store.lock:
+            store.stats.requests[key] += 1
+        if not store.enter_mailchimp():
+            return mailchimp_error(
+                429,
+                "Too Many Requests",
+                f"You have exceeded the limit of {store.config.mailchimp_max_connections} "
+                "simultaneous connections.",
+            )
+        try:
+            fault = store.take_fault(method, request.url.path)
+            if fault is not None:
+                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                return mailchimp_error(
+                    fault.status, "Injected Fault", "Injected sandbox fault.", headers=extra
+                )
+            if _mailchimp_key(request) != store.config.mailchimp_api_key:
+                return mailchimp_error(
+                    401,
+                    "API Key Invalid",
+                    "Your API key may be invalid, or you've attempted "
+                    "to access the wrong datacenter.",
+                )
+            if write:
+                with store.lock:
+                    store.stats.write_calls["mailchimp"] += 1
+            try:
+                payload = await read_json(request) if method in ("POST", "PUT", "PATCH") else None
+                response = await run_in_threadpool(handler, request, store, payload)
+            except BadRequest as exc:
+                response = mailchimp_error(
+                    400,
+                    "JSON Parse Exception"
+                    if exc.message.startswith("Invalid input JSON")
+                    else "Invalid Resource",
+                    exc.message,
+                )
+            response.headers.setdefault("X-Request-Id", str(uuid.uuid4()))
+            return response
+        finally:
+            store.leave_mailchimp()
+
+    return Route(template, endpoint, methods=[method])

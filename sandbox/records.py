@@ -1,0 +1,167 @@
+"""Record types held by the sandbox and their vendor-shaped JSON renderings."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sandbox.hs_properties import DEFAULT_PROPERTIES
+from sandbox.timefmt import hubspot_iso, mailchimp_iso
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp member id: md5 hex of the trimmed, lower-cased email."""
+    return hashlib.md5(email.strip().lower().encode()).hexdigest()
+
+
+@dataclass
+class HubContact:
+    """A HubSpot-style contact; every property value is a string or None."""
+
+    id: int
+    props: dict[str, str | None]
+    created: datetime
+    updated: datetime
+    archived: bool = False
+
+    def sync_system_props(self) -> None:
+        """Keep the server-managed properties in step with the record fields."""
+        self.props["createdate"] = hubspot_iso(self.created)
+        self.props["lastmodifieddate"] = hubspot_iso(self.updated)
+        self.props["hs_object_id"] = str(self.id)
+
+    def to_json(self, requested: Iterable[str] = ()) -> dict[str, Any]:
+        names = list(DEFAULT_PROPERTIES)
+        names.extend(n for n in requested if n and n not in names)
+        return {
+            "id": str(self.id),
+            "properties": {n: self.props.get(n) for n in names},
+            "createdAt": hubspot_iso(self.created),
+            "updatedAt": hubspot_iso(self.updated),
+            "archived": self.archived,
+            **({"archivedAt": hubspot_iso(self.updated)} if self.archived else {}),
+        }
+
+
+@dataclass
+class Owner:
+    """A HubSpot owner (user who can own contacts)."""
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    user_id: int
+    created: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "email": self.email,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "userId": self.user_id,
+            "type": "PERSON",
+            "teams": [],
+            "archived": False,
+            "createdAt": hubspot_iso(self.created),
+            "updatedAt": hubspot_iso(self.created),
+        }
+
+
+MERGE_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("FNAME", "First Name", "text"),
+    ("LNAME", "Last Name", "text"),
+    ("PHONE", "Phone Number", "phone"),
+    ("COMPANY", "Company", "text"),
+    ("JOBTITLE", "Job Title", "text"),
+    ("SERVICE", "Service Line", "text"),
+    ("SOURCE", "Lead Source", "text"),
+    ("STAGE", "Lifecycle Stage", "text"),
+)
+MERGE_TAGS = frozenset(tag for tag, _, _ in MERGE_FIELDS)
+
+
+def merge_field_json(index: int, list_id: str) -> dict[str, Any]:
+    tag, name, kind = MERGE_FIELDS[index]
+    return {
+        "merge_id": index + 1,
+        "tag": tag,
+        "name": name,
+        "type": kind,
+        "required": False,
+        "default_value": "",
+        "public": index < 3,
+        "display_order": index + 1,
+        "options": {"phone_format": "US"} if kind == "phone" else {},
+        "help_text": "",
+        "list_id": list_id,
+    }
+
+
+@dataclass
+class McMember:
+    """A Mailchimp-style list member."""
+
+    email: str
+    status: str
+    merge_fields: dict[str, str]
+    timestamp_signup: datetime
+    timestamp_opt: datetime
+    last_changed: datetime
+    web_id: int
+    tags: list[str] = field(default_factory=list)
+    unsubscribe_reason: str = ""
+    member_rating: int = 2
+    email_type: str = "html"
+    avg_open_rate: float = 0.0
+    avg_click_rate: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return subscriber_hash(self.email)
+
+    def to_json(self, list_id: str, tag_ids: dict[str, int]) -> dict[str, Any]:
+        digest = self.id
+        full = " ".join(
+            p for p in (self.merge_fields.get("FNAME", ""), self.merge_fields.get("LNAME", "")) if p
+        )
+        body: dict[str, Any] = {
+            "id": digest,
+            "email_address": self.email,
+            "unique_email_id": digest[:10],
+            "contact_id": hashlib.md5((digest + list_id).encode()).hexdigest(),
+            "full_name": full,
+            "web_id": self.web_id,
+            "email_type": self.email_type,
+            "status": self.status,
+            "merge_fields": {tag: self.merge_fields.get(tag, "") for tag, _, _ in MERGE_FIELDS},
+            "stats": {"avg_open_rate": self.avg_open_rate, "avg_click_rate": self.avg_click_rate},
+            "ip_signup": "",
+            "timestamp_signup": mailchimp_iso(self.timestamp_signup),
+            "ip_opt": "",
+            "timestamp_opt": mailchimp_iso(self.timestamp_opt),
+            "member_rating": self.member_rating,
+            "last_changed": mailchimp_iso(self.last_changed),
+            "language": "",
+            "vip": False,
+            "email_client": "",
+            "location": {
+                "latitude": 0,
+                "longitude": 0,
+                "gmtoff": 0,
+                "dstoff": 0,
+                "country_code": "",
+                "timezone": "",
+            },
+            "source": "API - Generic",
+            "tags_count": len(self.tags),
+            "tags": [{"id": tag_ids.get(t, 0), "name": t} for t in self.tags],
+            "list_id": list_id,
+        }
+        if self.status == "unsubscribed" and self.unsubscribe_reason:
+            body["unsubscribe_reason"] = self.unsubscribe_reason
+        return body
