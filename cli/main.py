@@ -116,16 +116,21 @@ def sync() -> None:
 def sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
     seed: Annotated[int, typer.Option(help="Seed for the generated contacts.")] = 7,
+    overlap: Annotated[int, typer.Option(help="People in both systems.")] = 40,
+    hubspot_only: Annotated[int, typer.Option(help="People only in the CRM.")] = 30,
+    mailchimp_only: Annotated[int, typer.Option(help="People only in the email platform.")] = 30,
+    invalid_emails: Annotated[int, typer.Option(help="CRM emails the email platform refuses.")] = 2,
+    missing_emails: Annotated[int, typer.Option(help="CRM contacts without an email.")] = 1,
 ) -> None:
     """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
     from sandbox.server import SandboxConfig, serve
 
-    config = SandboxConfig(seed=seed)
+    config = SandboxConfig(seed=seed, overlap=overlap, hubspot_only=hubspot_only,
+                           mailchimp_only=mailchimp_only, invalid_emails=invalid_emails,
+                           missing_emails=missing_emails)
     out.print(f"HubSpot-style API:   http://127.0.0.1:{port}  (token {config.hubspot_token})")
-    out.print(
-        f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
-        f" list {config.list_id})"
-    )
+    out.print(f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
+              f" list {config.list_id})")
     serve(config, "127.0.0.1", port)
 
 
