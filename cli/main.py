@@ -125,12 +125,19 @@ def sandbox(
     """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
     from sandbox.server import SandboxConfig, serve
 
-    config = SandboxConfig(seed=seed, overlap=overlap, hubspot_only=hubspot_only,
-                           mailchimp_only=mailchimp_only, invalid_emails=invalid_emails,
-                           missing_emails=missing_emails)
+    config = SandboxConfig(
+        seed=seed,
+        overlap=overlap,
+        hubspot_only=hubspot_only,
+        mailchimp_only=mailchimp_only,
+        invalid_emails=invalid_emails,
+        missing_emails=missing_emails,
+    )
     out.print(f"HubSpot-style API:   http://127.0.0.1:{port}  (token {config.hubspot_token})")
-    out.print(f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
-              f" list {config.list_id})")
+    out.print(
+        f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
+        f" list {config.list_id})"
+    )
     serve(config, "127.0.0.1", port)
 
 

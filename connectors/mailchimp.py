@@ -180,12 +180,16 @@ class MailchimpClient(ApiClient):
         creates = [op for op in ops if op.external_id is None]
         updates = [op for op in ops if op.external_id is not None]
         outcomes: list[WriteOutcome] = []
-        for group, update_existing in ((creates, False), (updates, True)):
+        for group, send in ((creates, self._create), (updates, self._update)):
             for chunk in chunked(group, self.write_batch_size):
-                outcomes += await send_bisecting(
-                    chunk, lambda c, u=update_existing: self._subscribe(c, update_existing=u)
-                )
+                outcomes += await send_bisecting(chunk, send)
         return outcomes
+
+    async def _create(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        return await self._subscribe(ops, update_existing=False)
+
+    async def _update(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        return await self._subscribe(ops, update_existing=True)
 
     async def _subscribe(
         self, ops: Sequence[WriteOp], *, update_existing: bool

@@ -92,8 +92,9 @@ def finish_stream(ctx: SyncContext, system: str) -> None:
 # --- pull -------------------------------------------------------------------
 
 
-async def pull_page(ctx: SyncContext, system: str, since: datetime | None,
-                    token: str | None) -> str | None:
+async def pull_page(
+    ctx: SyncContext, system: str, since: datetime | None, token: str | None
+) -> str | None:
     """Fetch one page and apply it in one transaction; returns the next token."""
     page: Page = await ctx.connectors[system].fetch_page(since, token)
     with ctx.db.session() as s:
@@ -102,8 +103,9 @@ async def pull_page(ctx: SyncContext, system: str, since: datetime | None,
     return page.next_token
 
 
-def apply_records(ctx: SyncContext, s: Session, system: str,
-                  records: Iterable[RawRecord]) -> set[int]:
+def apply_records(
+    ctx: SyncContext, s: Session, system: str, records: Iterable[RawRecord]
+) -> set[int]:
     """Normalize, identify, merge and plan writes for records of one system."""
     counts = ctx.report.of(system)
     touched: set[int] = set()
@@ -121,15 +123,23 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
     counts = ctx.report.of(system)
     identity = ctx.config.identity_binding(system)
     try:
-        email = to_canonical(CANONICAL_FIELDS[IDENTITY_FIELD], identity,
-                             record.fields.get(identity.field, record.email))
+        email = to_canonical(
+            CANONICAL_FIELDS[IDENTITY_FIELD],
+            identity,
+            record.fields.get(identity.field, record.email),
+        )
     except FieldRejected as exc:
         _dead_letter_pull(ctx, s, system, record, str(exc), IDENTITY_FIELD)
         return None
     if email is None:
-        _dead_letter_pull(ctx, s, system, record,
-                          f"field {IDENTITY_FIELD!r}: {identity.field} is empty; contacts "
-                          "are matched by email", IDENTITY_FIELD)
+        _dead_letter_pull(
+            ctx,
+            s,
+            system,
+            record,
+            f"field {IDENTITY_FIELD!r}: {identity.field} is empty; contacts are matched by email",
+            IDENTITY_FIELD,
+        )
         return None
 
     link = repo.find_link(s, system, record.external_id)
@@ -142,26 +152,44 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
         if contact is not None and repo.link_of(s, system, contact.id) is not None:
             other = repo.link_of(s, system, contact.id)
             _dead_letter_pull(
-                ctx, s, system, record,
+                ctx,
+                s,
+                system,
+                record,
                 f"duplicate: {email} is already linked to {system} record "
-                f"{other.external_id if other else '?'}", IDENTITY_FIELD)
+                f"{other.external_id if other else '?'}",
+                IDENTITY_FIELD,
+            )
             return None
     if contact is None:
         contact = repo.create_contact(s, email)
     elif contact.email != email:
         if repo.contact_by_email(s, email) is not None:
-            _dead_letter_pull(ctx, s, system, record,
-                              f"email change to {email} collides with another contact",
-                              IDENTITY_FIELD)
+            _dead_letter_pull(
+                ctx,
+                s,
+                system,
+                record,
+                f"email change to {email} collides with another contact",
+                IDENTITY_FIELD,
+            )
             return None
         contact.email = email
 
     translation = translate_record(ctx.config, system, record.fields)
     for rejected in translation.rejected:
-        _dead_letter_pull(ctx, s, system, record, str(rejected), rejected.field,
-                          contact_id=contact.id)
-    outcome = merge_incoming(ctx.config, system, translation.values, record.fields, shadow,
-                             repo.contact_state(contact), record.modified_at)
+        _dead_letter_pull(
+            ctx, s, system, record, str(rejected), rejected.field, contact_id=contact.id
+        )
+    outcome = merge_incoming(
+        ctx.config,
+        system,
+        translation.values,
+        record.fields,
+        shadow,
+        repo.contact_state(contact),
+        record.modified_at,
+    )
     if outcome.changed:
         repo.store_state(contact, outcome.state)
         counts.changed += 1
@@ -169,30 +197,58 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
         counts.unchanged += 1
     counts.conflicts += len(outcome.conflicts)
     for conflict in outcome.conflicts:
-        log.info("conflict on %s of contact %s: kept %s value, dropped %s value",
-                 conflict.field, contact.id, conflict.kept_from, conflict.dropped_from)
-    repo.save_link(s, system, record.external_id, contact.id,
-                   _shadow_of(ctx, system, record.fields), record.modified_at)
+        log.info(
+            "conflict on %s of contact %s: kept %s value, dropped %s value",
+            conflict.field,
+            contact.id,
+            conflict.kept_from,
+            conflict.dropped_from,
+        )
+    repo.save_link(
+        s,
+        system,
+        record.external_id,
+        contact.id,
+        _shadow_of(ctx, system, record.fields),
+        record.modified_at,
+    )
     return contact.id
 
 
-def _shadow_of(ctx: SyncContext, system: str, fields: Mapping[str, Any],
-               base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _shadow_of(
+    ctx: SyncContext, system: str, fields: Mapping[str, Any], base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     wanted = ctx.config.vendor_fields(system)
     shadow = {k: v for k, v in (base or {}).items() if k in wanted}
     shadow.update({k: fields[k] for k in wanted if k in fields})
     return shadow
 
 
-def _dead_letter_pull(ctx: SyncContext, s: Session, system: str, record: RawRecord,
-                      reason: str, field: str | None, contact_id: int | None = None) -> None:
+def _dead_letter_pull(
+    ctx: SyncContext,
+    s: Session,
+    system: str,
+    record: RawRecord,
+    reason: str,
+    field: str | None,
+    contact_id: int | None = None,
+) -> None:
     ctx.report.of(system).dead_lettered += 1
     repo.add_dead_letter(
-        s, stage="pull", system=system, reason=f"{system} record {record.external_id}: {reason}",
-        payload={"external_id": record.external_id,
-                 "modified_at": record.modified_at.isoformat(),
-                 "fields": dict(record.fields)},
-        run_id=ctx.run_id, external_id=record.external_id, contact_id=contact_id, field=field)
+        s,
+        stage="pull",
+        system=system,
+        reason=f"{system} record {record.external_id}: {reason}",
+        payload={
+            "external_id": record.external_id,
+            "modified_at": record.modified_at.isoformat(),
+            "fields": dict(record.fields),
+        },
+        run_id=ctx.run_id,
+        external_id=record.external_id,
+        contact_id=contact_id,
+        field=field,
+    )
 
 
 def plan_contact(ctx: SyncContext, s: Session, contact_id: int) -> None:
@@ -209,13 +265,27 @@ def plan_contact(ctx: SyncContext, s: Session, contact_id: int) -> None:
         shadow = link.shadow if link is not None else None
         payload = plan_fields(ctx.config, system, state, shadow)
         if link is not None and not payload:
-            repo.plan_write(s, system=system, contact_id=contact_id, email=contact.email,
-                            external_id=link.external_id, payload={}, shadow=shadow,
-                            run_id=ctx.run_id)
+            repo.plan_write(
+                s,
+                system=system,
+                contact_id=contact_id,
+                email=contact.email,
+                external_id=link.external_id,
+                payload={},
+                shadow=shadow,
+                run_id=ctx.run_id,
+            )
             continue
-        repo.plan_write(s, system=system, contact_id=contact_id, email=contact.email,
-                        external_id=link.external_id if link else None,
-                        payload=payload or {"_create": True}, shadow=shadow, run_id=ctx.run_id)
+        repo.plan_write(
+            s,
+            system=system,
+            contact_id=contact_id,
+            email=contact.email,
+            external_id=link.external_id if link else None,
+            payload=payload or {"_create": True},
+            shadow=shadow,
+            run_id=ctx.run_id,
+        )
 
 
 # --- push -------------------------------------------------------------------
@@ -223,8 +293,9 @@ def plan_contact(ctx: SyncContext, s: Session, contact_id: int) -> None:
 
 def _op(row: OutboxRow) -> WriteOp:
     fields = {k: v for k, v in row.payload.items() if not k.startswith("_")}
-    return WriteOp(key=row.idempotency_key, email=row.email, fields=fields,
-                   external_id=row.external_id)
+    return WriteOp(
+        key=row.idempotency_key, email=row.email, fields=fields, external_id=row.external_id
+    )
 
 
 async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
@@ -243,12 +314,11 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
     batch = connector.write_batch_size
     keys = list(ops)
     for start in range(0, len(keys), batch):
-        found.update(await connector.read([ops[k] for k in keys[start:start + batch]]))
+        found.update(await connector.read([ops[k] for k in keys[start : start + batch]]))
     with ctx.db.session() as s:
         for row in repo.in_flight_writes(s, system):
             record = found.get(row.idempotency_key)
-            if record is not None and write_applied(ops[row.idempotency_key].fields,
-                                                    record.fields):
+            if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
                 _mark_sent(ctx, s, row, record)
             else:
                 row.status = "pending"
@@ -313,8 +383,14 @@ def _mark_sent(ctx: SyncContext, s: Session, row: OutboxRow, record: RawRecord) 
     link = repo.link_of(s, row.system, row.contact_id)
     base = dict(link.shadow) if link is not None else {}
     base.update({k: v for k, v in row.payload.items() if not k.startswith("_")})
-    repo.save_link(s, row.system, record.external_id, row.contact_id,
-                   _shadow_of(ctx, row.system, record.fields, base), record.modified_at)
+    repo.save_link(
+        s,
+        row.system,
+        record.external_id,
+        row.contact_id,
+        _shadow_of(ctx, row.system, record.fields, base),
+        record.modified_at,
+    )
 
 
 def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: WriteOutcome) -> None:
@@ -323,12 +399,17 @@ def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: Wri
     row.status = "dead"
     ctx.report.of(row.system).dead_lettered += 1
     repo.add_dead_letter(
-        s, stage="push", system=row.system,
+        s,
+        stage="push",
+        system=row.system,
         reason=f"{row.system} refused the write for contact {row.contact_id}: {reason}",
         payload={"email": row.email, "external_id": row.external_id, "fields": row.payload},
-        run_id=ctx.run_id, external_id=row.external_id, contact_id=row.contact_id,
+        run_id=ctx.run_id,
+        external_id=row.external_id,
+        contact_id=row.contact_id,
         field=failure.field if failure else None,
-        request_id=failure.request_id if failure else None)
+        request_id=failure.request_id if failure else None,
+    )
 
 
 def utc_now() -> datetime:

@@ -28,8 +28,10 @@ class RunReport:
         return self.systems.setdefault(system, SystemCounts())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seconds": round(self.seconds, 3),
-                "systems": {name: asdict(c) for name, c in self.systems.items()}}
+        return {
+            "seconds": round(self.seconds, 3),
+            "systems": {name: asdict(c) for name, c in self.systems.items()},
+        }
 
     @property
     def writes(self) -> int:

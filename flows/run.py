@@ -39,25 +39,36 @@ def build_connectors(settings: Settings, config: MappingConfig) -> dict[str, Con
     settings.require_credentials()
     assert settings.hubspot_token and settings.mailchimp_api_key and settings.mailchimp_list_id
     return {
-        "hubspot": HubSpotClient(settings.hubspot_base_url,
-                                 settings.hubspot_token.get_secret_value(),
-                                 properties=config.vendor_fields("hubspot")),
-        "mailchimp": MailchimpClient(settings.mailchimp_base_url,
-                                     settings.mailchimp_api_key.get_secret_value(),
-                                     settings.mailchimp_list_id),
+        "hubspot": HubSpotClient(
+            settings.hubspot_base_url,
+            settings.hubspot_token.get_secret_value(),
+            properties=config.vendor_fields("hubspot"),
+        ),
+        "mailchimp": MailchimpClient(
+            settings.mailchimp_base_url,
+            settings.mailchimp_api_key.get_secret_value(),
+            settings.mailchimp_list_id,
+        ),
     }
 
 
-def open_context(settings: Settings, connectors: Mapping[str, ContactConnector] | None = None,
-                 db: Database | None = None) -> SyncContext:
+def open_context(
+    settings: Settings,
+    connectors: Mapping[str, ContactConnector] | None = None,
+    db: Database | None = None,
+) -> SyncContext:
     config = load_mapping(settings.mapping_file)
     database = db or Database(settings.database_url)
     run_id, started_at = engine.open_run(database)
     return SyncContext(
-        db=database, config=config,
+        db=database,
+        config=config,
         connectors=connectors or build_connectors(settings, config),
-        report=RunReport(run_id=run_id), run_id=run_id, started_at=started_at,
-        overlap=timedelta(seconds=settings.sync_overlap_seconds))
+        report=RunReport(run_id=run_id),
+        run_id=run_id,
+        started_at=started_at,
+        overlap=timedelta(seconds=settings.sync_overlap_seconds),
+    )
 
 
 async def check_connections(ctx: SyncContext) -> None:

@@ -43,9 +43,11 @@ class Settings(BaseSettings):
 
     def setting_for(self, system: str) -> str:
         """The URL setting to blame when `system` cannot be reached."""
-        return {"hubspot": "BATON_HUBSPOT_BASE_URL",
-                "mailchimp": "BATON_MAILCHIMP_BASE_URL"}.get(system, "BATON_*")
+        return {"hubspot": "BATON_HUBSPOT_BASE_URL", "mailchimp": "BATON_MAILCHIMP_BASE_URL"}.get(
+            system, "BATON_*"
+        )
 
     def credential_for(self, system: str) -> str:
-        return {"hubspot": "BATON_HUBSPOT_TOKEN",
-                "mailchimp": "BATON_MAILCHIMP_API_KEY"}.get(system, "BATON_*")
+        return {"hubspot": "BATON_HUBSPOT_TOKEN", "mailchimp": "BATON_MAILCHIMP_API_KEY"}.get(
+            system, "BATON_*"
+        )

@@ -18,8 +18,9 @@ from flows.settings import Settings
 
 
 @task(name="pull-page", cache_policy=NONE, log_prints=False)
-async def pull_page_task(ctx: SyncContext, system: str, since: datetime | None,
-                         token: str | None) -> str | None:
+async def pull_page_task(
+    ctx: SyncContext, system: str, since: datetime | None, token: str | None
+) -> str | None:
     return await engine.pull_page(ctx, system, since, token)
 
 
@@ -43,6 +44,7 @@ async def sync_flow(artifacts: bool = True) -> dict[str, Any]:
     get_run_logger().info("sync run %s finished: %s", report.run_id, summary)
     if artifacts:
         rows = [{"system": name, **counts} for name, counts in summary["systems"].items()]
-        await acreate_table_artifact(key="baton-sync-run", table=rows,
-                                     description=f"Baton sync run {report.run_id}")
+        await acreate_table_artifact(
+            key="baton-sync-run", table=rows, description=f"Baton sync run {report.run_id}"
+        )
     return {"run_id": report.run_id, **summary}

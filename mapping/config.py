@@ -101,8 +101,9 @@ class MappingConfig(BaseModel):
 
     def bound(self, system: str) -> list[tuple[str, Binding]]:
         """(canonical name, binding) for every field mapped in `system`."""
-        return [(name, fm.bindings[system]) for name, fm in self.fields.items()
-                if system in fm.bindings]
+        return [
+            (name, fm.bindings[system]) for name, fm in self.fields.items() if system in fm.bindings
+        ]
 
     def vendor_fields(self, system: str) -> list[str]:
         return [b.field for _, b in self.bound(system)]
@@ -123,24 +124,46 @@ class MappingConfig(BaseModel):
             for system, binding in fm.bindings.items():
                 at = (*where, system)
                 if system not in SYSTEMS:
-                    problems.append((at, f"unknown system or option {system!r} "
-                                         f"(systems: {', '.join(SYSTEMS)}; options: policy, "
-                                         "sensitive)"))
+                    problems.append(
+                        (
+                            at,
+                            f"unknown system or option {system!r} "
+                            f"(systems: {', '.join(SYSTEMS)}; options: policy, "
+                            "sensitive)",
+                        )
+                    )
                     continue
                 problems.extend(_check_binding(at, spec.choices, binding))
-                if (fm.sensitive or spec.sensitive) and system in MARKETING_SYSTEMS \
-                        and binding.pushes:
-                    problems.append((at, f"field {name!r} is sensitive and may never be sent "
-                                         f"to {system}; remove this binding or make it "
-                                         "`direction: pull`"))
+                if (
+                    (fm.sensitive or spec.sensitive)
+                    and system in MARKETING_SYSTEMS
+                    and binding.pushes
+                ):
+                    problems.append(
+                        (
+                            at,
+                            f"field {name!r} is sensitive and may never be sent "
+                            f"to {system}; remove this binding or make it "
+                            "`direction: pull`",
+                        )
+                    )
             if isinstance(fm.policy, OwnerPolicy) and fm.policy.owner not in fm.bindings:
-                problems.append(((*where, "policy"), f"owner {fm.policy.owner!r} has no "
-                                                     f"binding for field {name!r}"))
+                problems.append(
+                    (
+                        (*where, "policy"),
+                        f"owner {fm.policy.owner!r} has no binding for field {name!r}",
+                    )
+                )
         identity = self.fields.get(IDENTITY_FIELD)
         for system in SYSTEMS:
             if identity is None or system not in identity.bindings:
-                problems.append((("fields",), f"{IDENTITY_FIELD!r} must be mapped for "
-                                              f"{system}: it is how contacts are matched"))
+                problems.append(
+                    (
+                        ("fields",),
+                        f"{IDENTITY_FIELD!r} must be mapped for "
+                        f"{system}: it is how contacts are matched",
+                    )
+                )
         if problems:
             raise _Problems(problems)
         return self
@@ -152,23 +175,40 @@ def _check_binding(
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for t in binding.transforms:
         if t not in NAMED_TRANSFORMS:
-            problems.append(((*at, "transforms"), f"unknown transform {t!r} "
-                                                  f"(known: {', '.join(NAMED_TRANSFORMS)})"))
+            problems.append(
+                (
+                    (*at, "transforms"),
+                    f"unknown transform {t!r} (known: {', '.join(NAMED_TRANSFORMS)})",
+                )
+            )
     if binding.values is not None:
         for canonical in binding.values:
             if choices and canonical not in choices:
-                problems.append(((*at, "values", canonical),
-                                 f"{canonical!r} is not a value of this field "
-                                 f"(values: {', '.join(choices)})"))
+                problems.append(
+                    (
+                        (*at, "values", canonical),
+                        f"{canonical!r} is not a value of this field "
+                        f"(values: {', '.join(choices)})",
+                    )
+                )
         vendor = list(binding.values.values())
         if binding.read_values is None and len(set(vendor)) != len(vendor) and binding.pulls:
-            problems.append(((*at, "values"), "several values map to the same vendor value; "
-                                              "add `read_values` to say how to read it back"))
+            problems.append(
+                (
+                    (*at, "values"),
+                    "several values map to the same vendor value; "
+                    "add `read_values` to say how to read it back",
+                )
+            )
     if binding.read_values is not None:
         for vendor_value, canonical in binding.read_values.items():
             if choices and canonical not in choices:
-                problems.append(((*at, "read_values", vendor_value),
-                                 f"{canonical!r} is not a value of this field"))
+                problems.append(
+                    (
+                        (*at, "read_values", vendor_value),
+                        f"{canonical!r} is not a value of this field",
+                    )
+                )
     return problems
 
 
@@ -219,13 +259,15 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingConfig:
             where, message = problems.problems[0]
             more = len(problems.problems) - 1
             suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-            raise MappingConfigError(message + suffix, path=path,
-                                     line=_line_for(index, where)) from None
+            raise MappingConfigError(
+                message + suffix, path=path, line=_line_for(index, where)
+            ) from None
         # Pydantic puts the synthetic "bindings" level into locations; YAML has none.
         loc = tuple(p for p in loc if p != "bindings")
         dotted = ".".join(str(p) for p in loc)
-        raise MappingConfigError(f"{dotted}: {first['msg']}", path=path,
-                                 line=_line_for(index, loc)) from None
+        raise MappingConfigError(
+            f"{dotted}: {first['msg']}", path=path, line=_line_for(index, loc)
+        ) from None
 
 
 def load_mapping(path: str | Path) -> MappingConfig:
@@ -233,6 +275,7 @@ def load_mapping(path: str | Path) -> MappingConfig:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MappingConfigError(f"cannot read mapping file: {exc.strerror}",
-                                 path=str(file)) from exc
+        raise MappingConfigError(
+            f"cannot read mapping file: {exc.strerror}", path=str(file)
+        ) from exc
     return parse_mapping(text, str(file))

@@ -22,8 +22,9 @@ _MAILCHIMP_ALLOWED: dict[str, frozenset[str]] = {
     "archived": frozenset(),
 }
 # Statuses a new member may be created with; "cleaned" is the platform's own verdict.
-_MAILCHIMP_NEW: frozenset[str] = frozenset({"subscribed", "pending", "unsubscribed",
-                                            "transactional"})
+_MAILCHIMP_NEW: frozenset[str] = frozenset(
+    {"subscribed", "pending", "unsubscribed", "transactional"}
+)
 _EXPLICIT = frozenset({Consent.OPTED_IN, Consent.OPTED_OUT, Consent.BOUNCED, Consent.PENDING})
 
 

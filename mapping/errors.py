@@ -1,8 +1,8 @@
 """Errors raised by the mapping layer.
 
-    MappingError
-    ├── MappingConfigError    the mapping file is invalid (names the file and line)
-    └── FieldRejected         one value of one record cannot be translated
+MappingError
+├── MappingConfigError    the mapping file is invalid (names the file and line)
+└── FieldRejected         one value of one record cannot be translated
 """
 
 from __future__ import annotations

@@ -48,8 +48,9 @@ class MergeOutcome:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def delivered(binding: Binding, name: str, value: str | None,
-              shadow: Mapping[str, FieldValue] | None) -> bool:
+def delivered(
+    binding: Binding, name: str, value: str | None, shadow: Mapping[str, FieldValue] | None
+) -> bool:
     """Does the system's last-synced value already mean `value`?"""
     if shadow is None or binding.field not in shadow:
         return False
@@ -77,8 +78,10 @@ def merge_incoming(
         incoming = values[name]
         if incoming is None:
             continue
-        if shadow is not None and binding.field in shadow and same_vendor_value(
-            raw_fields.get(binding.field), shadow[binding.field]
+        if (
+            shadow is not None
+            and binding.field in shadow
+            and same_vendor_value(raw_fields.get(binding.field), shadow[binding.field])
         ):
             continue
         existing = state.get(name, FieldState(None))
@@ -89,12 +92,15 @@ def merge_incoming(
             and existing.source not in (None, system)
             and not delivered(binding, name, existing.value, shadow)
         )
-        winner = incoming
+        winner: str | None = incoming
         if other_pending:
             winner = _resolve(config, name, system, existing, incoming, modified_at)
         if other_pending and not _uninformative(config, name, existing.value, incoming):
-            dropped, dropped_from = (existing.value, existing.source or "?") \
-                if winner == incoming else (incoming, system)
+            dropped, dropped_from = (
+                (existing.value, existing.source or "?")
+                if winner == incoming
+                else (incoming, system)
+            )
             kept_from = system if winner == incoming else existing.source
             outcome.conflicts.append(Conflict(name, winner, kept_from, dropped, dropped_from))
         if winner == incoming:
@@ -108,8 +114,14 @@ def _uninformative(config: MappingConfig, name: str, a: str | None, b: str | Non
     return config.fields[name].policy == "consent" and Consent.NOT_SPECIFIED in (a, b)
 
 
-def _resolve(config: MappingConfig, name: str, system: str, existing: FieldState,
-             incoming: str, modified_at: datetime) -> str | None:
+def _resolve(
+    config: MappingConfig,
+    name: str,
+    system: str,
+    existing: FieldState,
+    incoming: str,
+    modified_at: datetime,
+) -> str | None:
     policy = config.fields[name].policy
     if isinstance(policy, OwnerPolicy):
         return incoming if system == policy.owner else existing.value

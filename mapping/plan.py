@@ -43,20 +43,34 @@ def plan_fields(
         if desired is None:
             continue
         current = shadow.get(binding.field) if shadow is not None else None
-        if shadow is not None and _means(name, binding_field_value=current, config=config,
-                                         system=system, value=value, desired=desired):
+        if shadow is not None and _means(
+            name,
+            binding_field_value=current,
+            config=config,
+            system=system,
+            value=value,
+            desired=desired,
+        ):
             continue
         if spec.type is FieldType.CONSENT and system == "mailchimp" and binding.field == "status":
-            desired = guard_mailchimp_status(vendor_text(desired),
-                                             None if shadow is None else vendor_text(current))
+            desired = guard_mailchimp_status(
+                vendor_text(desired), None if shadow is None else vendor_text(current)
+            )
             if desired is None:
                 continue
         payload[binding.field] = desired
     return payload
 
 
-def _means(name: str, *, binding_field_value: FieldValue, config: MappingConfig, system: str,
-           value: str, desired: FieldValue) -> bool:
+def _means(
+    name: str,
+    *,
+    binding_field_value: FieldValue,
+    config: MappingConfig,
+    system: str,
+    value: str,
+    desired: FieldValue,
+) -> bool:
     if same_vendor_value(binding_field_value, desired):
         return True
     binding = config.fields[name].bindings[system]

@@ -90,8 +90,9 @@ def translate_record(
         if not binding.pulls:
             continue
         try:
-            out.values[name] = to_canonical(CANONICAL_FIELDS[name], binding,
-                                            fields.get(binding.field))
+            out.values[name] = to_canonical(
+                CANONICAL_FIELDS[name], binding, fields.get(binding.field)
+            )
         except FieldRejected as exc:
             out.rejected.append(exc)
     return out

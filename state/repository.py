@@ -119,8 +119,9 @@ def all_cursors(s: Session) -> list[CursorRow]:
 # --- outbox ---------------------------------------------------------------
 
 
-def idempotency_key(system: str, contact_id: int, payload: Mapping[str, Any],
-                    shadow: Mapping[str, Any] | None) -> str:
+def idempotency_key(
+    system: str, contact_id: int, payload: Mapping[str, Any], shadow: Mapping[str, Any] | None
+) -> str:
     # The shadow is part of the key so the same values planned again after the
     # remote changed in between (A -> B -> A) are a new write, not a duplicate.
     blob = json.dumps([system, contact_id, payload, shadow], sort_keys=True, default=str)
@@ -243,9 +244,14 @@ def open_dead_letters(s: Session, limit: int = 100) -> Sequence[DeadLetterRow]:
 
 
 def count_open_dead_letters(s: Session) -> int:
-    return s.scalar(
-        select(func.count()).select_from(DeadLetterRow).where(DeadLetterRow.resolved_at.is_(None))
-    ) or 0
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(DeadLetterRow)
+            .where(DeadLetterRow.resolved_at.is_(None))
+        )
+        or 0
+    )
 
 
 # --- runs -----------------------------------------------------------------

@@ -25,8 +25,12 @@ async def main() -> dict[str, object]:
     finally:
         await close_connectors(ctx)
     calls = {name: dict(c.stats.calls) for name, c in ctx.connectors.items()}
-    return {"report": report.as_dict(), "wall_s": wall, "calls": calls,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "report": report.as_dict(),
+        "wall_s": wall,
+        "calls": calls,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 if __name__ == "__main__":

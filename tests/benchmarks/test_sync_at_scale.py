@@ -44,23 +44,53 @@ def minimum_calls(systems: dict[str, dict[str, int]]) -> int:
 
 
 def run_sync(env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "tests/benchmarks/sync_once.py"], env=env,
-                         capture_output=True, text=True, check=True, timeout=900)
+    out = subprocess.run(
+        [sys.executable, "tests/benchmarks/sync_once.py"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize("per_side", [2_000, 10_000])
 def test_sync_at_scale(per_side: int, tmp_path: Path) -> None:
     half = per_side // 2
-    config = SandboxConfig(seed=3, overlap=half, hubspot_only=per_side - half,
-                           mailchimp_only=per_side - half, invalid_emails=0, missing_emails=0)
+    config = SandboxConfig(
+        seed=3,
+        overlap=half,
+        hubspot_only=per_side - half,
+        mailchimp_only=per_side - half,
+        invalid_emails=0,
+        missing_emails=0,
+    )
     port = free_port()
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "sandbox", "--port", str(port), "--seed", "3",
-         "--overlap", str(config.overlap), "--hubspot-only", str(config.hubspot_only),
-         "--mailchimp-only", str(config.mailchimp_only), "--invalid-emails", "0",
-         "--missing-emails", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "sandbox",
+            "--port",
+            str(port),
+            "--seed",
+            "3",
+            "--overlap",
+            str(config.overlap),
+            "--hubspot-only",
+            str(config.hubspot_only),
+            "--mailchimp-only",
+            str(config.mailchimp_only),
+            "--invalid-emails",
+            "0",
+            "--missing-emails",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -70,14 +100,16 @@ def test_sync_at_scale(per_side: int, tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
-        env.update({
-            "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
-            "BATON_HUBSPOT_BASE_URL": url,
-            "BATON_HUBSPOT_TOKEN": config.hubspot_token,
-            "BATON_MAILCHIMP_BASE_URL": f"{url}/3.0",
-            "BATON_MAILCHIMP_API_KEY": config.mailchimp_api_key,
-            "BATON_MAILCHIMP_LIST_ID": config.list_id,
-        })
+        env.update(
+            {
+                "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
+                "BATON_HUBSPOT_BASE_URL": url,
+                "BATON_HUBSPOT_TOKEN": config.hubspot_token,
+                "BATON_MAILCHIMP_BASE_URL": f"{url}/3.0",
+                "BATON_MAILCHIMP_API_KEY": config.mailchimp_api_key,
+                "BATON_MAILCHIMP_LIST_ID": config.list_id,
+            }
+        )
         first = run_sync(env)
         second = run_sync(env)
         stats = httpx.get(f"{url}/_sandbox/stats", timeout=10).json()
@@ -90,22 +122,32 @@ def test_sync_at_scale(per_side: int, tmp_path: Path) -> None:
     minimum = minimum_calls(systems)
     result = {
         "contacts_per_side": per_side,
-        "first_sync": {"api_calls": made, "minimum_calls": minimum,
-                       "ratio": round(made / minimum, 3), "wall_s": round(first["wall_s"], 2),
-                       "peak_rss_mb": round(first["peak_rss_mb"], 1), "calls": first["calls"],
-                       "counts": systems},
-        "second_sync": {"api_calls": sum(sum(c.values()) for c in second["calls"].values()),
-                        "writes": sum(c["created"] + c["updated"]
-                                      for c in second["report"]["systems"].values()),
-                        "wall_s": round(second["wall_s"], 2),
-                        "peak_rss_mb": round(second["peak_rss_mb"], 1)},
+        "first_sync": {
+            "api_calls": made,
+            "minimum_calls": minimum,
+            "ratio": round(made / minimum, 3),
+            "wall_s": round(first["wall_s"], 2),
+            "peak_rss_mb": round(first["peak_rss_mb"], 1),
+            "calls": first["calls"],
+            "counts": systems,
+        },
+        "second_sync": {
+            "api_calls": sum(sum(c.values()) for c in second["calls"].values()),
+            "writes": sum(
+                c["created"] + c["updated"] for c in second["report"]["systems"].values()
+            ),
+            "wall_s": round(second["wall_s"], 2),
+            "peak_rss_mb": round(second["peak_rss_mb"], 1),
+        },
         "sandbox_records": stats["records"],
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"sync-{per_side}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
-    assert stats["records"] == {"hubspot": per_side + (per_side - half),
-                                "mailchimp": per_side + (per_side - half)}
+    assert stats["records"] == {
+        "hubspot": per_side + (per_side - half),
+        "mailchimp": per_side + (per_side - half),
+    }
     assert made <= 1.1 * minimum
     assert result["second_sync"]["writes"] == 0

@@ -22,8 +22,9 @@ from tests.integration.vendors import Runner, Vendors
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(seed=11, overlap=12, hubspot_only=8, mailchimp_only=8,
-                         invalid_emails=1, missing_emails=1)
+    return SandboxConfig(
+        seed=11, overlap=12, hubspot_only=8, mailchimp_only=8, invalid_emails=1, missing_emails=1
+    )
 
 
 @pytest.fixture
@@ -49,13 +50,18 @@ def make_connectors(settings: Settings) -> dict[str, Any]:
     config = load_mapping(settings.mapping_file)
     assert settings.hubspot_token and settings.mailchimp_api_key and settings.mailchimp_list_id
     return {
-        "hubspot": HubSpotClient(settings.hubspot_base_url,
-                                 settings.hubspot_token.get_secret_value(),
-                                 properties=config.vendor_fields("hubspot"),
-                                 budget=RateBudget(90, 10.0), search_budget=RateBudget(5, 1.0)),
-        "mailchimp": MailchimpClient(settings.mailchimp_base_url,
-                                     settings.mailchimp_api_key.get_secret_value(),
-                                     settings.mailchimp_list_id),
+        "hubspot": HubSpotClient(
+            settings.hubspot_base_url,
+            settings.hubspot_token.get_secret_value(),
+            properties=config.vendor_fields("hubspot"),
+            budget=RateBudget(90, 10.0),
+            search_budget=RateBudget(5, 1.0),
+        ),
+        "mailchimp": MailchimpClient(
+            settings.mailchimp_base_url,
+            settings.mailchimp_api_key.get_secret_value(),
+            settings.mailchimp_list_id,
+        ),
     }
 
 

@@ -21,10 +21,27 @@ from state.database import Database
 from state.models import DeadLetterRow
 from tests.integration.vendors import Runner, Vendors
 
-SHARED = ["first_name", "last_name", "phone", "organization", "job_title", "service_line",
-          "lead_source"]
-HS_PROPS = ["email", "firstname", "lastname", "phone", "company", "jobtitle", "service_line",
-            "lead_source", "lifecyclestage", "hs_email_optout"]
+SHARED = [
+    "first_name",
+    "last_name",
+    "phone",
+    "organization",
+    "job_title",
+    "service_line",
+    "lead_source",
+]
+HS_PROPS = [
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "company",
+    "jobtitle",
+    "service_line",
+    "lead_source",
+    "lifecyclestage",
+    "hs_email_optout",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +63,10 @@ def crm_view(vendors: Vendors, mapping: MappingConfig) -> dict[str, dict[str, An
         if email is None:
             continue
         assert email not in out, f"two CRM contacts for {email}"
-        out[email] = {**translate_record(mapping, "hubspot", contact["properties"]).values,
-                      "_raw": contact}
+        out[email] = {
+            **translate_record(mapping, "hubspot", contact["properties"]).values,
+            "_raw": contact,
+        }
     return out
 
 
@@ -56,8 +75,10 @@ def email_view(vendors: Vendors, mapping: MappingConfig) -> dict[str, dict[str, 
     for member in vendors.members():
         email = norm(member["email_address"])
         assert email not in out, f"two members for {email}"
-        out[email] = {**translate_record(mapping, "mailchimp", flatten(member)).values,
-                      "_raw": member}
+        out[email] = {
+            **translate_record(mapping, "mailchimp", flatten(member)).values,
+            "_raw": member,
+        }
     return out
 
 
@@ -69,14 +90,18 @@ def dead_letters(settings: Settings) -> list[DeadLetterRow]:
     return rows
 
 
-def test_first_sync_converges_both_systems(run_sync: Runner, vendors: Vendors,
-                                           mapping: MappingConfig, settings: Settings) -> None:
+def test_first_sync_converges_both_systems(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
     before_crm = crm_view(vendors, mapping)
     report = run_sync()
     crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
 
-    refused = {norm(d.payload.get("email")) for d in dead_letters(settings)
-               if d.stage == "push" and d.system == "mailchimp"}
+    refused = {
+        norm(d.payload.get("email"))
+        for d in dead_letters(settings)
+        if d.stage == "push" and d.system == "mailchimp"
+    }
     assert set(members) <= set(crm)
     assert set(crm) - refused == set(members)
     # Overlapping people whose emails differ only in case/whitespace stay one contact.
@@ -101,8 +126,9 @@ def test_second_sync_makes_zero_write_calls(run_sync: Runner, vendors: Vendors) 
     assert report.writes == 0
 
 
-def test_changes_move_exactly_the_changed_records(run_sync: Runner, vendors: Vendors,
-                                                  mapping: MappingConfig) -> None:
+def test_changes_move_exactly_the_changed_records(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
     run_sync()
     crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
     both = sorted(set(crm) & set(members))
@@ -110,16 +136,22 @@ def test_changes_move_exactly_the_changed_records(run_sync: Runner, vendors: Ven
     crm_side, email_side, contested = both[:10], both[10:20], both[20]
 
     with vendors.hubspot as hs:
-        inputs = [{"id": crm[e]["_raw"]["id"], "properties": {"jobtitle": f"CRM title {i}"}}
-                  for i, e in enumerate([*crm_side, contested])]
-        assert hs.post("/crm/v3/objects/contacts/batch/update",
-                       json={"inputs": inputs}).status_code == 200
+        inputs = [
+            {"id": crm[e]["_raw"]["id"], "properties": {"jobtitle": f"CRM title {i}"}}
+            for i, e in enumerate([*crm_side, contested])
+        ]
+        assert (
+            hs.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs}).status_code
+            == 200
+        )
     time.sleep(1.1)  # Mailchimp timestamps have whole seconds: make its edit the newest
     with vendors.mailchimp as mc:
         for i, e in enumerate([*email_side, contested]):
             member = members[e]["_raw"]
-            response = mc.patch(f"/lists/{vendors.config.list_id}/members/{member['id']}",
-                                json={"merge_fields": {"JOBTITLE": f"Email title {i}"}})
+            response = mc.patch(
+                f"/lists/{vendors.config.list_id}/members/{member['id']}",
+                json={"merge_fields": {"JOBTITLE": f"Email title {i}"}},
+            )
             assert response.status_code == 200, response.text
 
     vendors.reset_stats()
@@ -142,8 +174,9 @@ def test_changes_move_exactly_the_changed_records(run_sync: Runner, vendors: Ven
     assert members_after[contested]["job_title"] == "Email title 10"
 
 
-def test_opted_out_members_are_never_resubscribed(run_sync: Runner, vendors: Vendors,
-                                                  mapping: MappingConfig) -> None:
+def test_opted_out_members_are_never_resubscribed(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
     before = {norm(m["email_address"]): m["status"] for m in vendors.members()}
     run_sync()
     crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
@@ -157,16 +190,20 @@ def test_opted_out_members_are_never_resubscribed(run_sync: Runner, vendors: Ven
             assert members[email]["_raw"]["status"] == "pending"
 
 
-def test_crm_opt_out_unsubscribes_the_member(run_sync: Runner, vendors: Vendors,
-                                             mapping: MappingConfig) -> None:
+def test_crm_opt_out_unsubscribes_the_member(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
     run_sync()
     members = email_view(vendors, mapping)
     crm = crm_view(vendors, mapping)
-    email = next(e for e, m in sorted(members.items())
-                 if m["_raw"]["status"] == "subscribed" and e in crm)
+    email = next(
+        e for e, m in sorted(members.items()) if m["_raw"]["status"] == "subscribed" and e in crm
+    )
     with vendors.hubspot as hs:
-        hs.patch(f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
-                 json={"properties": {"hs_email_optout": "true"}}).raise_for_status()
+        hs.patch(
+            f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
+            json={"properties": {"hs_email_optout": "true"}},
+        ).raise_for_status()
     run_sync()
     assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
     run_sync()

@@ -23,13 +23,19 @@ class Vendors:
 
     @property
     def hubspot(self) -> httpx.Client:
-        return httpx.Client(base_url=self.server.url, timeout=10,
-                            headers={"Authorization": f"Bearer {self.config.hubspot_token}"})
+        return httpx.Client(
+            base_url=self.server.url,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.config.hubspot_token}"},
+        )
 
     @property
     def mailchimp(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.server.url}/3.0", timeout=10,
-                            auth=("test", self.config.mailchimp_api_key))
+        return httpx.Client(
+            base_url=f"{self.server.url}/3.0",
+            timeout=10,
+            auth=("test", self.config.mailchimp_api_key),
+        )
 
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.server.url}/_sandbox/stats", timeout=10).json()
@@ -55,10 +61,10 @@ class Vendors:
         out: list[dict[str, Any]] = []
         with self.mailchimp as client:
             while True:
-                body = client.get(f"/lists/{self.config.list_id}/members",
-                                  params={"count": 1000, "offset": len(out)}).json()
+                body = client.get(
+                    f"/lists/{self.config.list_id}/members",
+                    params={"count": 1000, "offset": len(out)},
+                ).json()
                 out.extend(body["members"])
                 if len(out) >= body["total_items"]:
                     return out
-
-

@@ -12,8 +12,16 @@ BASE = DEFAULT_MAPPING.read_text()
 def test_default_mapping_loads_every_required_field() -> None:
     config = load_mapping(DEFAULT_MAPPING)
     assert set(config.fields) >= {
-        "email", "first_name", "last_name", "phone", "organization", "job_title",
-        "service_line", "lead_source", "email_consent", "lifecycle_stage",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "organization",
+        "job_title",
+        "service_line",
+        "lead_source",
+        "email_consent",
+        "lifecycle_stage",
     }
     assert config.fields["lifecycle_stage"].policy == OwnerPolicy(owner="hubspot")
     assert config.fields["lifecycle_stage"].bindings["hubspot"].direction is Direction.PULL
@@ -42,7 +50,7 @@ def test_bad_direction_points_at_its_line() -> None:
 
 def test_sensitive_field_may_not_reach_the_email_platform() -> None:
     text = BASE.replace("  job_title:\n", "  job_title:\n    sensitive: true\n")
-    with pytest.raises(MappingConfigError, match="sensitive.*never be sent to mailchimp"):
+    with pytest.raises(MappingConfigError, match=r"sensitive.*never be sent to mailchimp"):
         parse_mapping(text, "m.yaml")
 
 
@@ -62,8 +70,9 @@ def test_enum_value_outside_the_schema_is_rejected() -> None:
 
 
 def test_many_to_one_values_need_read_values() -> None:
-    text = BASE.replace('      read_values:\n        "true": opted_out\n'
-                        '        "false": not_specified\n', "")
+    text = BASE.replace(
+        '      read_values:\n        "true": opted_out\n        "false": not_specified\n', ""
+    )
     with pytest.raises(MappingConfigError, match="read_values"):
         parse_mapping(text, "m.yaml")
 
@@ -82,5 +91,5 @@ def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(MappingConfigError, match="nope.yaml: cannot read"):
+    with pytest.raises(MappingConfigError, match=r"nope\.yaml: cannot read"):
         load_mapping(tmp_path / "nope.yaml")

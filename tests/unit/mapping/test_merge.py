@@ -10,8 +10,14 @@ from mapping.translate import translate_record
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def merge(mapping: MappingConfig, system: str, fields: dict, shadow: dict | None,
-          state: ContactState, at: datetime = T0):
+def merge(
+    mapping: MappingConfig,
+    system: str,
+    fields: dict,
+    shadow: dict | None,
+    state: ContactState,
+    at: datetime = T0,
+):
     values = translate_record(mapping, system, fields).values
     return merge_incoming(mapping, system, values, fields, shadow, state, at)
 
@@ -33,8 +39,9 @@ def test_unchanged_against_shadow_is_not_a_change(mapping: MappingConfig) -> Non
 def test_change_on_one_side_is_taken(mapping: MappingConfig) -> None:
     state = {"first_name": FieldState("Ana", "hubspot", T0)}
     shadow = {"merge_fields.FNAME": "Ana"}
-    out = merge(mapping, "mailchimp", {"merge_fields.FNAME": "Anna"}, shadow, state,
-                T0 + timedelta(hours=1))
+    out = merge(
+        mapping, "mailchimp", {"merge_fields.FNAME": "Anna"}, shadow, state, T0 + timedelta(hours=1)
+    )
     assert out.state["first_name"].value == "Anna"
     assert out.conflicts == []
 
@@ -44,12 +51,19 @@ def test_both_sides_changed_newest_wins(mapping: MappingConfig) -> None:
     # Mailchimp changed it to "Anna" at T0+2h.
     state = {"first_name": FieldState("Ann", "hubspot", T0 + timedelta(hours=1))}
     shadow = {"merge_fields.FNAME": "Ana"}
-    newer = merge(mapping, "mailchimp", {"merge_fields.FNAME": "Anna"}, shadow, state,
-                  T0 + timedelta(hours=2))
+    newer = merge(
+        mapping, "mailchimp", {"merge_fields.FNAME": "Anna"}, shadow, state, T0 + timedelta(hours=2)
+    )
     assert newer.state["first_name"].value == "Anna"
     assert len(newer.conflicts) == 1
-    older = merge(mapping, "mailchimp", {"merge_fields.FNAME": "Anna"}, shadow, state,
-                  T0 + timedelta(minutes=30))
+    older = merge(
+        mapping,
+        "mailchimp",
+        {"merge_fields.FNAME": "Anna"},
+        shadow,
+        state,
+        T0 + timedelta(minutes=30),
+    )
     assert older.state["first_name"].value == "Ann"
     assert older.conflicts[0].dropped == "Anna"
 
@@ -57,8 +71,14 @@ def test_both_sides_changed_newest_wins(mapping: MappingConfig) -> None:
 def test_owner_policy_keeps_the_owners_value(mapping: MappingConfig) -> None:
     state = {"service_line": FieldState("cardiology", "hubspot", T0)}
     shadow = {"merge_fields.SERVICE": "Oncology"}
-    out = merge(mapping, "mailchimp", {"merge_fields.SERVICE": "Dermatology"}, shadow, state,
-                T0 + timedelta(days=3))
+    out = merge(
+        mapping,
+        "mailchimp",
+        {"merge_fields.SERVICE": "Dermatology"},
+        shadow,
+        state,
+        T0 + timedelta(days=3),
+    )
     assert out.state["service_line"].value == "cardiology"
     assert out.conflicts and out.conflicts[0].kept_from == "hubspot"
 
@@ -71,8 +91,9 @@ def test_empty_value_never_overwrites(mapping: MappingConfig) -> None:
 
 def test_explicit_opt_out_beats_not_specified(mapping: MappingConfig) -> None:
     state = {"email_consent": FieldState("opted_out", "mailchimp", T0)}
-    out = merge(mapping, "hubspot", {"hs_email_optout": "false"}, None, state,
-                T0 + timedelta(days=1))
+    out = merge(
+        mapping, "hubspot", {"hs_email_optout": "false"}, None, state, T0 + timedelta(days=1)
+    )
     assert out.state["email_consent"].value == "opted_out"
 
 
@@ -85,8 +106,7 @@ names = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
 
 
 @given(first=names, second=names, hours=st.integers(min_value=-48, max_value=48))
-def test_merge_is_idempotent(mapping: MappingConfig, first: str, second: str,
-                             hours: int) -> None:
+def test_merge_is_idempotent(mapping: MappingConfig, first: str, second: str, hours: int) -> None:
     state = {"first_name": FieldState(first, "hubspot", T0)}
     fields = {"merge_fields.FNAME": second}
     at = T0 + timedelta(hours=hours)

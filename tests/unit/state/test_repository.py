@@ -41,8 +41,14 @@ def test_cursor_never_moves_backwards(db: Database) -> None:
 def test_planning_replaces_the_pending_write(db: Database) -> None:
     with db.session() as s:
         contact = repo.create_contact(s, "a@x.org")
-        kw = {"system": "mailchimp", "contact_id": contact.id, "email": "a@x.org",
-              "external_id": "h1", "shadow": {}, "run_id": 1}
+        kw = {
+            "system": "mailchimp",
+            "contact_id": contact.id,
+            "email": "a@x.org",
+            "external_id": "h1",
+            "shadow": {},
+            "run_id": 1,
+        }
         repo.plan_write(s, payload={"merge_fields.FNAME": "A"}, **kw)
         repo.plan_write(s, payload={"merge_fields.FNAME": "B"}, **kw)
         s.commit()
@@ -55,9 +61,15 @@ def test_planning_replaces_the_pending_write(db: Database) -> None:
 def test_planning_the_same_write_twice_keeps_one(db: Database) -> None:
     with db.session() as s:
         contact = repo.create_contact(s, "a@x.org")
-        kw = {"system": "hubspot", "contact_id": contact.id, "email": "a@x.org",
-              "external_id": "7", "payload": {"firstname": "A"}, "shadow": {"x": 1},
-              "run_id": 1}
+        kw = {
+            "system": "hubspot",
+            "contact_id": contact.id,
+            "email": "a@x.org",
+            "external_id": "7",
+            "payload": {"firstname": "A"},
+            "shadow": {"x": 1},
+            "run_id": 1,
+        }
         first = repo.plan_write(s, **kw)
         assert first is not None
         first.status = "in_flight"
@@ -71,9 +83,16 @@ def test_creates_are_drained_before_updates(db: Database) -> None:
     with db.session() as s:
         for i, external in enumerate(["1", None, "2", None]):
             contact = repo.create_contact(s, f"c{i}@x.org")
-            repo.plan_write(s, system="hubspot", contact_id=contact.id, email=contact.email,
-                            external_id=external, payload={"firstname": str(i)}, shadow=None,
-                            run_id=1)
+            repo.plan_write(
+                s,
+                system="hubspot",
+                contact_id=contact.id,
+                email=contact.email,
+                external_id=external,
+                payload={"firstname": str(i)},
+                shadow=None,
+                run_id=1,
+            )
         s.commit()
         order = [r.external_id for r in repo.pending_writes(s, "hubspot", 10)]
         assert order == [None, None, "1", "2"]
