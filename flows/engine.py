@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,7 +26,8 @@ from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD
 from mapping.translate import to_canonical, translate_record
 from state import repository as repo
 from state.database import Database
-from state.models import ContactRow, OutboxRow
+from state.models import OutboxRow, SyncRunRow, utcnow
+from state.working_set import WorkingSet
 
 log = logging.getLogger("baton.sync")
 
@@ -63,8 +64,6 @@ def open_run(db: Database) -> tuple[int, datetime]:
 
 
 def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:
-    from state.models import SyncRunRow, utcnow
-
     for system, connector in ctx.connectors.items():
         ctx.report.of(system).api_calls = connector.stats.total
     with ctx.db.session() as s:
@@ -108,19 +107,36 @@ def apply_records(
 ) -> set[int]:
     """Normalize, identify, merge and plan writes for records of one system."""
     counts = ctx.report.of(system)
+    records = list(records)
+    identified = [(record, _identify(ctx, s, system, record)) for record in records]
+    work = WorkingSet(s)
+    work.load_records(
+        system,
+        [r.external_id for r in records],
+        [email for _, email in identified if email is not None],
+    )
+    newcomers = {
+        email: None
+        for record, email in identified
+        if email is not None
+        and work.link(system, record.external_id) is None
+        and work.contact_by_email(email) is None
+    }
+    work.create_contacts(newcomers)
     touched: set[int] = set()
-    for record in records:
+    for record, email in identified:
         counts.pulled += 1
-        contact = _apply_record(ctx, s, system, record)
+        if email is None:
+            continue
+        contact = _apply_record(ctx, work, system, record, email)
         if contact is not None:
             touched.add(contact)
-    for contact_id in touched:
-        plan_contact(ctx, s, contact_id)
+    plan_contacts(ctx, work, touched)
     return touched
 
 
-def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) -> int | None:
-    counts = ctx.report.of(system)
+def _identify(ctx: SyncContext, s: Session, system: str, record: RawRecord) -> str | None:
+    """The record's normalized email, or None after dead-lettering it."""
     identity = ctx.config.identity_binding(system)
     try:
         email = to_canonical(
@@ -132,49 +148,36 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
         _dead_letter_pull(ctx, s, system, record, str(exc), IDENTITY_FIELD)
         return None
     if email is None:
-        _dead_letter_pull(
-            ctx,
-            s,
-            system,
-            record,
-            f"field {IDENTITY_FIELD!r}: {identity.field} is empty; contacts are matched by email",
-            IDENTITY_FIELD,
+        reason = (
+            f"field {IDENTITY_FIELD!r}: {identity.field} is empty; contacts are matched by email"
         )
-        return None
+        _dead_letter_pull(ctx, s, system, record, reason, IDENTITY_FIELD)
+    return email
 
-    link = repo.find_link(s, system, record.external_id)
-    if link is not None:
-        contact = s.get(ContactRow, link.contact_id)
-        shadow: Mapping[str, Any] | None = link.shadow
-    else:
-        contact = repo.contact_by_email(s, email)
-        shadow = None
-        if contact is not None and repo.link_of(s, system, contact.id) is not None:
-            other = repo.link_of(s, system, contact.id)
-            _dead_letter_pull(
-                ctx,
-                s,
-                system,
-                record,
-                f"duplicate: {email} is already linked to {system} record "
-                f"{other.external_id if other else '?'}",
-                IDENTITY_FIELD,
-            )
+
+def _apply_record(
+    ctx: SyncContext, work: WorkingSet, system: str, record: RawRecord, email: str
+) -> int | None:
+    s = work.session
+    counts = ctx.report.of(system)
+    link = work.link(system, record.external_id)
+    contact = work.contact(link.contact_id) if link is not None else None
+    shadow: Mapping[str, Any] | None = link.shadow if link is not None else None
+    if link is None:
+        contact = work.contact_by_email(email)
+        other = work.link_of(system, contact.id) if contact is not None else None
+        if other is not None:
+            reason = f"duplicate: {email} is already linked to {system} record {other.external_id}"
+            _dead_letter_pull(ctx, s, system, record, reason, IDENTITY_FIELD)
             return None
     if contact is None:
-        contact = repo.create_contact(s, email)
+        contact = work.create_contact(email)
     elif contact.email != email:
-        if repo.contact_by_email(s, email) is not None:
-            _dead_letter_pull(
-                ctx,
-                s,
-                system,
-                record,
-                f"email change to {email} collides with another contact",
-                IDENTITY_FIELD,
-            )
+        if work.contact_by_email(email) is not None or _email_taken(s, email):
+            reason = f"email change to {email} collides with another contact"
+            _dead_letter_pull(ctx, s, system, record, reason, IDENTITY_FIELD)
             return None
-        contact.email = email
+        work.change_email(contact, email)
 
     translation = translate_record(ctx.config, system, record.fields)
     for rejected in translation.rejected:
@@ -204,8 +207,7 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
             conflict.kept_from,
             conflict.dropped_from,
         )
-    repo.save_link(
-        s,
+    work.save_link(
         system,
         record.external_id,
         contact.id,
@@ -213,6 +215,10 @@ def _apply_record(ctx: SyncContext, s: Session, system: str, record: RawRecord) 
         record.modified_at,
     )
     return contact.id
+
+
+def _email_taken(s: Session, email: str) -> bool:
+    return repo.contact_by_email(s, email) is not None
 
 
 def _shadow_of(
@@ -251,48 +257,44 @@ def _dead_letter_pull(
     )
 
 
-def plan_contact(ctx: SyncContext, s: Session, contact_id: int) -> None:
-    """Put the writes that bring every system up to the canonical contact in the outbox."""
-    contact = s.get(ContactRow, contact_id)
-    if contact is None:
-        return
-    state = repo.contact_state(contact)
-    for system in ctx.systems:
-        identity = ctx.config.identity_binding(system)
-        link = repo.link_of(s, system, contact_id)
-        if link is None and not identity.pushes:
+def plan_contacts(ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]) -> None:
+    """Put the writes that bring every system up to each contact into the outbox."""
+    planned: list[repo.PlannedWrite] = []
+    for contact_id in sorted(contact_ids):
+        contact = work.contact(contact_id)
+        if contact is None:
             continue
-        shadow = link.shadow if link is not None else None
-        payload = plan_fields(ctx.config, system, state, shadow)
-        if link is not None and not payload:
-            repo.plan_write(
-                s,
-                system=system,
-                contact_id=contact_id,
-                email=contact.email,
-                external_id=link.external_id,
-                payload={},
-                shadow=shadow,
-                run_id=ctx.run_id,
+        state = repo.contact_state(contact)
+        for system in ctx.systems:
+            link = work.link_of(system, contact_id)
+            if link is None and not ctx.config.identity_binding(system).pushes:
+                continue
+            shadow = link.shadow if link is not None else None
+            payload: dict[str, Any] = dict(plan_fields(ctx.config, system, state, shadow))
+            if link is None:
+                payload.setdefault(_CREATE, True)  # a record to create, even with no fields
+            planned.append(
+                repo.PlannedWrite(
+                    system=system,
+                    contact_id=contact_id,
+                    email=contact.email,
+                    external_id=link.external_id if link is not None else None,
+                    payload=payload,
+                    shadow=shadow,
+                )
             )
-            continue
-        repo.plan_write(
-            s,
-            system=system,
-            contact_id=contact_id,
-            email=contact.email,
-            external_id=link.external_id if link else None,
-            payload=payload or {"_create": True},
-            shadow=shadow,
-            run_id=ctx.run_id,
-        )
+    repo.replace_pending_writes(work.session, planned, ctx.run_id)
 
 
 # --- push -------------------------------------------------------------------
 
 
+# Marks a planned create in the outbox payload; never sent.
+_CREATE = "_create"
+
+
 def _op(row: OutboxRow) -> WriteOp:
-    fields = {k: v for k, v in row.payload.items() if not k.startswith("_")}
+    fields = {k: v for k, v in row.payload.items() if k != _CREATE}
     return WriteOp(
         key=row.idempotency_key, email=row.email, fields=fields, external_id=row.external_id
     )
@@ -316,10 +318,13 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
     for start in range(0, len(keys), batch):
         found.update(await connector.read([ops[k] for k in keys[start : start + batch]]))
     with ctx.db.session() as s:
-        for row in repo.in_flight_writes(s, system):
+        rows = repo.in_flight_writes(s, system)
+        work = WorkingSet(s)
+        work.load_contacts({row.contact_id for row in rows})
+        for row in rows:
             record = found.get(row.idempotency_key)
             if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
-                _mark_sent(ctx, s, row, record)
+                _mark_sent(ctx, work, row, record)
             else:
                 row.status = "pending"
         s.commit()
@@ -345,10 +350,13 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
     exists: list[WriteOp] = []
     by_key = {op.key: op for op in ops}
     with ctx.db.session() as s:
+        rows = repo.outbox_rows(s, [outcome.key for outcome in outcomes])
+        work = WorkingSet(s)
+        work.load_contacts({row.contact_id for row in rows.values()})
         for outcome in outcomes:
-            row = s.scalars(_outbox_by_key(outcome.key)).one()
+            row = rows[outcome.key]
             if outcome.ok and outcome.record is not None:
-                _mark_sent(ctx, s, row, outcome.record)
+                _mark_sent(ctx, work, row, outcome.record)
             elif outcome.failure is not None and outcome.failure.category in _ALREADY_EXISTS:
                 row.status = "superseded"
                 exists.append(by_key[outcome.key])
@@ -364,15 +372,7 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
             s.commit()
 
 
-def _outbox_by_key(key: str) -> Any:
-    from sqlalchemy import select
-
-    return select(OutboxRow).where(OutboxRow.idempotency_key == key)
-
-
-def _mark_sent(ctx: SyncContext, s: Session, row: OutboxRow, record: RawRecord) -> None:
-    from state.models import utcnow
-
+def _mark_sent(ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRecord) -> None:
     counts = ctx.report.of(row.system)
     if row.external_id is None:
         counts.created += 1
@@ -380,11 +380,10 @@ def _mark_sent(ctx: SyncContext, s: Session, row: OutboxRow, record: RawRecord) 
         counts.updated += 1
     row.status = "sent"
     row.sent_at = utcnow()
-    link = repo.link_of(s, row.system, row.contact_id)
+    link = work.link_of(row.system, row.contact_id)
     base = dict(link.shadow) if link is not None else {}
-    base.update({k: v for k, v in row.payload.items() if not k.startswith("_")})
-    repo.save_link(
-        s,
+    base.update({k: v for k, v in row.payload.items() if k != _CREATE})
+    work.save_link(
         row.system,
         record.external_id,
         row.contact_id,
@@ -410,7 +409,3 @@ def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: Wri
         field=failure.field if failure else None,
         request_id=failure.request_id if failure else None,
     )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,36 +21,24 @@ from state.models import (
     ContactRow,
     CursorRow,
     DeadLetterRow,
-    LinkRow,
     OutboxRow,
     SyncRunRow,
-    utcnow,
 )
+
+T = TypeVar("T")
+_CHUNK = 900  # well under SQLite's bound-parameter limit
+
+
+def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
 
 # --- contacts and links ---------------------------------------------------
 
 
-def find_link(s: Session, system: str, external_id: str) -> LinkRow | None:
-    return s.scalars(
-        select(LinkRow).where(LinkRow.system == system, LinkRow.external_id == external_id)
-    ).one_or_none()
-
-
-def link_of(s: Session, system: str, contact_id: int) -> LinkRow | None:
-    return s.scalars(
-        select(LinkRow).where(LinkRow.system == system, LinkRow.contact_id == contact_id)
-    ).one_or_none()
-
-
 def contact_by_email(s: Session, email: str) -> ContactRow | None:
     return s.scalars(select(ContactRow).where(ContactRow.email == email)).one_or_none()
-
-
-def create_contact(s: Session, email: str) -> ContactRow:
-    row = ContactRow(email=email, values={}, provenance={})
-    s.add(row)
-    s.flush()
-    return row
 
 
 def contact_state(row: ContactRow) -> ContactState:
@@ -71,28 +60,6 @@ def store_state(row: ContactRow, state: ContactState) -> None:
         name: {"source": fs.source, "at": fs.changed_at.isoformat() if fs.changed_at else None}
         for name, fs in state.items()
     }
-
-
-def save_link(
-    s: Session,
-    system: str,
-    external_id: str,
-    contact_id: int,
-    shadow: Mapping[str, Any],
-    remote_modified_at: datetime | None,
-) -> LinkRow:
-    """Create or refresh the link and replace its shadow."""
-    link = link_of(s, system, contact_id) or find_link(s, system, external_id)
-    if link is None:
-        link = LinkRow(system=system, external_id=external_id, contact_id=contact_id)
-        s.add(link)
-    link.external_id = external_id
-    link.contact_id = contact_id
-    link.shadow = dict(shadow)
-    link.remote_modified_at = remote_modified_at
-    link.synced_at = utcnow()
-    s.flush()
-    return link
 
 
 # --- cursors --------------------------------------------------------------
@@ -128,43 +95,74 @@ def idempotency_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
-def plan_write(
-    s: Session,
-    *,
-    system: str,
-    contact_id: int,
-    email: str,
-    external_id: str | None,
-    payload: Mapping[str, Any],
-    shadow: Mapping[str, Any] | None,
-    run_id: int | None,
-) -> OutboxRow | None:
-    """Replace the contact's pending write to `system` with this one (or none)."""
-    s.execute(
-        delete(OutboxRow).where(
-            OutboxRow.system == system,
-            OutboxRow.contact_id == contact_id,
-            OutboxRow.status == "pending",
+@dataclass(frozen=True)
+class PlannedWrite:
+    """Fields to write to one system for one contact; `external_id` None creates."""
+
+    system: str
+    contact_id: int
+    email: str
+    external_id: str | None
+    payload: Mapping[str, Any]
+    shadow: Mapping[str, Any] | None
+
+
+def replace_pending_writes(
+    s: Session, planned: Sequence[PlannedWrite], run_id: int | None
+) -> list[OutboxRow]:
+    """Make these the contacts' only pending writes; an empty payload plans none.
+
+    A write already in the outbox with the same idempotency key (pending, in
+    flight or sent) is not planned again: planning twice sends once.
+    """
+    by_system: dict[str, list[int]] = {}
+    for p in planned:
+        by_system.setdefault(p.system, []).append(p.contact_id)
+    for system, contact_ids in by_system.items():
+        for chunk in chunks(sorted(set(contact_ids))):
+            s.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.system == system,
+                    OutboxRow.contact_id.in_(chunk),
+                    OutboxRow.status == "pending",
+                )
+            )
+    keyed = [
+        (idempotency_key(p.system, p.contact_id, p.payload, p.shadow), p)
+        for p in planned
+        if p.payload
+    ]
+    known: set[str] = set()
+    for keys in chunks([key for key, _ in keyed]):
+        known.update(
+            s.scalars(select(OutboxRow.idempotency_key).where(OutboxRow.idempotency_key.in_(keys)))
         )
-    )
-    if not payload:
-        return None
-    key = idempotency_key(system, contact_id, payload, shadow)
-    existing = s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == key)).one_or_none()
-    if existing is not None:
-        return existing  # already planned or in flight: planning twice sends once
-    row = OutboxRow(
-        idempotency_key=key,
-        system=system,
-        contact_id=contact_id,
-        email=email,
-        external_id=external_id,
-        payload=dict(payload),
-        run_id=run_id,
-    )
-    s.add(row)
-    s.flush()
-    return row
+    rows: list[OutboxRow] = []
+    for key, p in keyed:
+        if key in known:
+            continue
+        known.add(key)
+        rows.append(
+            OutboxRow(
+                idempotency_key=key,
+                system=p.system,
+                contact_id=p.contact_id,
+                email=p.email,
+                external_id=p.external_id,
+                payload=dict(p.payload),
+                run_id=run_id,
+            )
+        )
+    s.add_all(rows)
+    return rows
+
+
+def outbox_rows(s: Session, keys: Sequence[str]) -> dict[str, OutboxRow]:
+    found: dict[str, OutboxRow] = {}
+    for chunk in chunks(list(keys)):
+        for row in s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key.in_(chunk))):
+            found[row.idempotency_key] = row
+    return found
 
 
 def pending_writes(s: Session, system: str, limit: int) -> list[OutboxRow]:

@@ -6,6 +6,7 @@ from mapping.merge import FieldState
 from state import repository as repo
 from state.database import Database
 from state.models import OutboxRow
+from state.working_set import WorkingSet
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def db(tmp_path) -> Database:
 
 def test_state_round_trips_with_provenance(db: Database) -> None:
     with db.session() as s:
-        row = repo.create_contact(s, "a@x.org")
+        row = WorkingSet(s).create_contact("a@x.org")
         repo.store_state(row, {"first_name": FieldState("Ana", "hubspot", T0)})
         s.commit()
         contact_id = row.id
@@ -38,61 +39,65 @@ def test_cursor_never_moves_backwards(db: Database) -> None:
         assert repo.cursor(s, "hubspot.contacts") == T0
 
 
+def plan(s, write: repo.PlannedWrite) -> list[OutboxRow]:
+    rows = repo.replace_pending_writes(s, [write], run_id=1)
+    s.commit()
+    return rows
+
+
 def test_planning_replaces_the_pending_write(db: Database) -> None:
     with db.session() as s:
-        contact = repo.create_contact(s, "a@x.org")
+        contact = WorkingSet(s).create_contact("a@x.org")
         kw = {
             "system": "mailchimp",
             "contact_id": contact.id,
             "email": "a@x.org",
             "external_id": "h1",
             "shadow": {},
-            "run_id": 1,
         }
-        repo.plan_write(s, payload={"merge_fields.FNAME": "A"}, **kw)
-        repo.plan_write(s, payload={"merge_fields.FNAME": "B"}, **kw)
-        s.commit()
+        plan(s, repo.PlannedWrite(payload={"merge_fields.FNAME": "A"}, **kw))
+        plan(s, repo.PlannedWrite(payload={"merge_fields.FNAME": "B"}, **kw))
         pending = repo.pending_writes(s, "mailchimp", 10)
         assert [r.payload for r in pending] == [{"merge_fields.FNAME": "B"}]
-        repo.plan_write(s, payload={}, **kw)
+        plan(s, repo.PlannedWrite(payload={}, **kw))
         assert repo.pending_writes(s, "mailchimp", 10) == []
 
 
 def test_planning_the_same_write_twice_keeps_one(db: Database) -> None:
     with db.session() as s:
-        contact = repo.create_contact(s, "a@x.org")
-        kw = {
-            "system": "hubspot",
-            "contact_id": contact.id,
-            "email": "a@x.org",
-            "external_id": "7",
-            "payload": {"firstname": "A"},
-            "shadow": {"x": 1},
-            "run_id": 1,
-        }
-        first = repo.plan_write(s, **kw)
-        assert first is not None
+        contact = WorkingSet(s).create_contact("a@x.org")
+        write = repo.PlannedWrite(
+            system="hubspot",
+            contact_id=contact.id,
+            email="a@x.org",
+            external_id="7",
+            payload={"firstname": "A"},
+            shadow={"x": 1},
+        )
+        [first] = plan(s, write)
         first.status = "in_flight"
-        s.flush()
-        again = repo.plan_write(s, **kw)
-        assert again is first
+        s.commit()
+        assert plan(s, write) == []
         assert s.query(OutboxRow).count() == 1
 
 
 def test_creates_are_drained_before_updates(db: Database) -> None:
     with db.session() as s:
+        work = WorkingSet(s)
+        writes = []
         for i, external in enumerate(["1", None, "2", None]):
-            contact = repo.create_contact(s, f"c{i}@x.org")
-            repo.plan_write(
-                s,
-                system="hubspot",
-                contact_id=contact.id,
-                email=contact.email,
-                external_id=external,
-                payload={"firstname": str(i)},
-                shadow=None,
-                run_id=1,
+            contact = work.create_contact(f"c{i}@x.org")
+            writes.append(
+                repo.PlannedWrite(
+                    system="hubspot",
+                    contact_id=contact.id,
+                    email=contact.email,
+                    external_id=external,
+                    payload={"firstname": str(i)},
+                    shadow=None,
+                )
             )
+        repo.replace_pending_writes(s, writes, run_id=1)
         s.commit()
         order = [r.external_id for r in repo.pending_writes(s, "hubspot", 10)]
         assert order == [None, None, "1", "2"]
