@@ -174,6 +174,64 @@ def demo() -> None:
     status()
 
 
+@app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int, typer.Option(help="How many to show, newest first.")] = 50,
+) -> None:
+    """Open dead letters: what was refused or could not be read, and why."""
+    from state import repository as repo
+    from state.database import Database
+
+    db = Database(Settings().database_url)
+    with db.session() as s:
+        table = Table(
+            title=f"Open dead letters ({repo.count_open_dead_letters(s)})", title_justify="left"
+        )
+        for column in ("id", "run", "stage", "system", "record", "field", "request id", "reason"):
+            table.add_column(column)
+        for letter in repo.open_dead_letters(s, limit=limit):
+            table.add_row(
+                str(letter.id),
+                str(letter.run_id or ""),
+                letter.stage,
+                letter.system,
+                letter.external_id or "",
+                letter.field or "",
+                letter.request_id or "",
+                escape(letter.reason),
+            )
+        out.print(table)
+    db.dispose()
+
+
+@app.command()
+def replay(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Dead-letter ids (default: all open).")
+    ] = None,
+) -> None:
+    """Put dead letters back in the pipeline; the next `baton sync` sends what they hold."""
+    from flows.engine import close_run
+    from flows.replay import replay as replay_letters
+    from flows.run import open_context
+
+    settings = Settings()
+    try:
+        ctx = open_context(settings)
+    except SettingsProblem as exc:
+        fail(str(exc))
+    except MappingConfigError as exc:
+        fail(f"BATON_MAPPING_FILE: {exc}")
+    results = replay_letters(ctx, ids or None)
+    close_run(ctx, "replay")
+    ctx.db.dispose()
+    for result in results:
+        mark = "[green]resolved[/]" if result.resolved else "[yellow]open[/]"
+        out.print(f"#{result.letter_id} {mark} {escape(result.detail)}")
+    if not results:
+        out.print("nothing to replay")
+
+
 @app.command()
 def status() -> None:
     """Last runs, cursors, outbox depth and open dead letters."""

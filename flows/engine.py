@@ -9,11 +9,12 @@ past the run's start. `flows.sync` wraps these steps in Prefect tasks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.contract import ContactConnector, Page, RawRecord, WriteOp, WriteOutcome
@@ -57,6 +58,9 @@ class SyncContext:
 
 def open_run(db: Database) -> tuple[int, datetime]:
     with db.session() as s:
+        # A run still "running" when a new one starts was killed: say so.
+        for stale in s.scalars(select(SyncRunRow).where(SyncRunRow.status == "running")):
+            stale.status = "interrupted"
         run = repo.start_run(s)
         s.commit()
         # Whole seconds: Mailchimp's last_changed has no finer precision.
@@ -211,7 +215,15 @@ def _apply_record(
         system,
         record.external_id,
         contact.id,
-        _shadow_of(ctx, system, record.fields),
+        _shadow_of(
+            ctx,
+            system,
+            record.fields,
+            base=shadow,
+            # A value Baton could not read was not synced: leaving it out of the
+            # shadow means it counts as a change once the mapping can read it.
+            skip={ctx.config.fields[r.field].bindings[system].field for r in translation.rejected},
+        ),
         record.modified_at,
     )
     return contact.id
@@ -222,9 +234,14 @@ def _email_taken(s: Session, email: str) -> bool:
 
 
 def _shadow_of(
-    ctx: SyncContext, system: str, fields: Mapping[str, Any], base: Mapping[str, Any] | None = None
+    ctx: SyncContext,
+    system: str,
+    fields: Mapping[str, Any],
+    base: Mapping[str, Any] | None = None,
+    skip: Collection[str] = (),
 ) -> dict[str, Any]:
-    wanted = ctx.config.vendor_fields(system)
+    """The mapped vendor fields of a record, over the previous shadow."""
+    wanted = [k for k in ctx.config.vendor_fields(system) if k not in skip]
     shadow = {k: v for k, v in (base or {}).items() if k in wanted}
     shadow.update({k: fields[k] for k in wanted if k in fields})
     return shadow

@@ -1,0 +1,104 @@
+"""Dead letters are kept with their reason and go through once the cause is fixed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from flows.replay import replay
+from flows.run import close_connectors, open_context
+from flows.settings import DEFAULT_MAPPING, Settings
+from mapping.translate import translate_record
+from state import repository as repo
+from state.database import Database
+from tests.integration.conftest import make_connectors
+from tests.integration.vendors import Runner, Vendors
+
+
+def open_letters(settings: Settings) -> list[tuple[int, str, str | None, str]]:
+    db = Database(settings.database_url)
+    with db.session() as s:
+        rows = [(d.id, d.stage, d.field, d.reason) for d in repo.open_dead_letters(s, 1000)]
+    db.dispose()
+    return rows
+
+
+def test_fixed_mapping_lets_dead_lettered_fields_through(
+    settings: Settings, vendors: Vendors, run_sync: Runner, tmp_path
+) -> None:
+    from mapping.config import load_mapping
+
+    mapping = load_mapping(DEFAULT_MAPPING)
+    labels = mapping.fields["lead_source"].bindings["mailchimp"].values or {}
+    members = vendors.members()
+    label = max(
+        labels.values(), key=lambda v: sum(m["merge_fields"].get("SOURCE") == v for m in members)
+    )
+    canonical = next(k for k, v in labels.items() if v == label)
+    referred = [m for m in members if m["merge_fields"].get("SOURCE") == label]
+    assert referred
+    # An admin forgot one value of the lead-source picklist.
+    broken = tmp_path / "mapping.yaml"
+    text = DEFAULT_MAPPING.read_text()
+    line = f"        {canonical}: {label}\n"
+    assert line in text
+    broken.write_text(text.replace(line, ""))
+    broken_settings = settings.model_copy(update={"mapping_file": broken})
+
+    asyncio.run(_sync(broken_settings))
+    letters = [row for row in open_letters(settings) if row[2] == "lead_source"]
+    assert letters
+    assert all(f"{label!r} has no canonical value" in reason for *_, reason in letters)
+
+    async def fix() -> list:
+        ctx = open_context(settings, connectors=make_connectors(settings))
+        try:
+            return replay(ctx, [letter_id for letter_id, *_ in letters])
+        finally:
+            await close_connectors(ctx)
+            ctx.db.dispose()
+
+    results = asyncio.run(fix())
+    assert [r.resolved for r in results] == [True] * len(letters)
+    assert not [row for row in open_letters(settings) if row[2] == "lead_source"]
+
+    run_sync()
+    crm = {
+        c["properties"]["email"].strip().lower(): c["properties"]
+        for c in vendors.hubspot_contacts(["email", "lead_source"])
+        if c["properties"].get("email")
+    }
+    for member in referred:
+        email = member["email_address"].strip().lower()
+        values = translate_record(mapping, "hubspot", crm[email]).values
+        # The CRM had no lead source for some of them; now it has the email platform's.
+        assert values["lead_source"] is not None
+
+
+def test_unfixable_letter_stays_open(settings: Settings, run_sync: Runner) -> None:
+    run_sync()
+    missing = [row for row in open_letters(settings) if "is empty" in row[3]]
+    assert missing
+
+    async def again() -> list:
+        ctx = open_context(settings, connectors=make_connectors(settings))
+        try:
+            return replay(ctx, [missing[0][0]])
+        finally:
+            await close_connectors(ctx)
+            ctx.db.dispose()
+
+    [result] = asyncio.run(again())
+    assert not result.resolved
+    assert "still failing" in result.detail
+    assert missing[0] in open_letters(settings)
+
+
+async def _sync(settings: Settings) -> None:
+    from flows.run import sync_once
+
+    ctx = open_context(settings, connectors=make_connectors(settings))
+    try:
+        await sync_once(ctx)
+    finally:
+        await close_connectors(ctx)
+        ctx.db.dispose()
