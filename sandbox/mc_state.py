@@ -135,16 +135,7 @@ class MailchimpState:
     # -- writes ----------------------------------------------------------
     def create(self, body: Mapping[str, Any], allow_if_new: bool = False) -> McMember:
         """Add a new member (or revive an archived one); raises McError."""
-        email = str(body.get("email_address") or "").strip()
-        if not email:
-            raise McError(
-                400,
-                "Invalid Resource",
-                "The resource submitted could not be validated.",
-                [{"field": "email_address", "message": "This value should not be blank."}],
-            )
-        if not is_valid_email(email):
-            raise invalid_email(email)
+        email = _required_email(body)
         _check_fields(body)
         status = body.get("status") or (body.get("status_if_new") if allow_if_new else None)
         if not status:
@@ -217,16 +208,7 @@ class MailchimpState:
 
     def upsert(self, key: str, body: Mapping[str, Any]) -> tuple[McMember, bool]:
         """PUT semantics; returns (member, created)."""
-        email = str(body.get("email_address") or "").strip()
-        if not email:
-            raise McError(
-                400,
-                "Invalid Resource",
-                "The resource submitted could not be validated.",
-                [{"field": "email_address", "message": "This value should not be blank."}],
-            )
-        if not is_valid_email(email):
-            raise invalid_email(email)
+        email = _required_email(body)
         if subscriber_hash(email) != self.key_for(key):
             raise McError(
                 400,
@@ -262,3 +244,18 @@ class MailchimpState:
         if changed:
             member.last_changed = max(utcnow(), member.last_changed)
         return changed
+
+
+def _required_email(body: Mapping[str, Any]) -> str:
+    """The body's email address, or the Invalid Resource error Mailchimp gives."""
+    email = str(body.get("email_address") or "").strip()
+    if not email:
+        raise McError(
+            400,
+            "Invalid Resource",
+            "The resource submitted could not be validated.",
+            [{"field": "email_address", "message": "This value should not be blank."}],
+        )
+    if not is_valid_email(email):
+        raise invalid_email(email)
+    return email
