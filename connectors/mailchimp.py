@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -151,7 +151,12 @@ class MailchimpClient(ApiClient):
     # -- pull -----------------------------------------------------------------
 
     async def fetch_page(self, since: datetime | None, token: str | None) -> Page:
-        offset = int(token) if token else 0
+        # Keyset paging on last_changed: each page starts at the newest
+        # timestamp of the one before (inclusive). Plain offsets over a set
+        # that changes while it is read skip members; a member changed during
+        # the pull here only moves to a later page. When a whole page shares
+        # one second (a bulk import), offsets page within that second.
+        window, offset = _parse_token(token, since)
         params: dict[str, str | int] = {
             "count": self.page_size,
             "offset": offset,
@@ -159,17 +164,20 @@ class MailchimpClient(ApiClient):
             "sort_dir": "ASC",
             "fields": _PAGE_FIELDS,
         }
-        if since is not None:
-            params["since_last_changed"] = iso_offset(since)
+        if window is not None:
+            params["since_last_changed"] = iso_offset(window)
         body = await self.request_json(
             "GET", self._members, template="/lists/{list_id}/members", params=params
         )
         members = body.get("members") or []
         records = [self._record(m) for m in members]
-        seen = offset + len(members)
         # Stop on total_items so the last page costs no extra empty call.
-        more = bool(members) and seen < int(body.get("total_items") or 0)
-        return Page(records=records, next_token=str(seen) if more else None)
+        if not records or offset + len(records) >= int(body.get("total_items") or 0):
+            return Page(records=records, next_token=None)
+        newest = max(r.modified_at for r in records)
+        if window is None or newest > window:
+            return Page(records=records, next_token=_token(newest, 0))
+        return Page(records=records, next_token=_token(window, offset + len(records)))
 
     # -- write ----------------------------------------------------------------
 
@@ -269,3 +277,14 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _token(window: datetime, offset: int) -> str:
+    return f"{window.astimezone(UTC).isoformat()}|{offset}"
+
+
+def _parse_token(token: str | None, since: datetime | None) -> tuple[datetime | None, int]:
+    if not token:
+        return since, 0
+    window, _, offset = token.partition("|")
+    return datetime.fromisoformat(window), int(offset or 0)

@@ -57,6 +57,7 @@ def test_satisfies_protocol(mailchimp: MailchimpClient) -> None:
 async def test_paging_via_total_items(
     respx_mock: respx.MockRouter, mailchimp: MailchimpClient
 ) -> None:
+    # All members share one second (a bulk import): pages advance by offset.
     route = respx_mock.get(MEMBERS).mock(
         side_effect=[
             httpx.Response(
@@ -67,15 +68,15 @@ async def test_paging_via_total_items(
             ),
         ]
     )
-    since = datetime(2026, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    since = datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
     page = await mailchimp.fetch_page(since, None)
-    assert page.next_token == "1000"
+    assert page.next_token == "2026-01-02T03:04:05+00:00|1000"
     params = route.calls[0].request.url.params
     assert params["count"] == "1000"
     assert params["offset"] == "0"
     assert params["sort_field"] == "last_changed"
     assert params["sort_dir"] == "ASC"
-    assert params["since_last_changed"] == "2026-01-01T00:00:00+00:00"
+    assert params["since_last_changed"] == "2026-01-02T03:04:05+00:00"
     assert "members.merge_fields" in params["fields"]
     assert "total_items" in params["fields"]
 
@@ -93,6 +94,34 @@ async def test_paging_via_total_items(
     assert rec.fields["tags"] == ["alpha", "zeta"]
     assert rec.fields["status"] == "subscribed"
     assert route.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@respx.mock(base_url=MC_URL)
+async def test_pages_continue_from_the_newest_timestamp(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    def at(i: int) -> dict[str, object]:
+        return {**member(i), "last_changed": f"2026-01-02T03:{i // 60:02d}:{i % 60:02d}+00:00"}
+
+    route = respx_mock.get(MEMBERS).mock(
+        side_effect=[
+            httpx.Response(
+                200, json={"members": [at(i) for i in range(1000)], "total_items": 1500}
+            ),
+            # Starts again at the newest second seen (inclusive): nothing can be skipped.
+            httpx.Response(
+                200, json={"members": [at(i) for i in range(999, 1500)], "total_items": 501}
+            ),
+        ]
+    )
+    page = await mailchimp.fetch_page(None, None)
+    assert "since_last_changed" not in route.calls[0].request.url.params
+    assert page.next_token == "2026-01-02T03:16:39+00:00|0"
+    page2 = await mailchimp.fetch_page(None, page.next_token)
+    params = route.calls[1].request.url.params
+    assert params["since_last_changed"] == "2026-01-02T03:16:39+00:00"
+    assert params["offset"] == "0"
+    assert page2.next_token is None
 
 
 @respx.mock(base_url=MC_URL)
