@@ -24,7 +24,7 @@ from mapping.errors import FieldRejected
 from mapping.merge import merge_incoming
 from mapping.plan import plan_fields, write_applied
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD
-from mapping.translate import to_canonical, translate_record
+from mapping.translate import same_vendor_value, to_canonical, translate_record
 from state import repository as repo
 from state.database import Database
 from state.models import OutboxRow, SyncRunRow, utcnow
@@ -176,7 +176,7 @@ def _apply_record(
             return None
     if contact is None:
         contact = work.create_contact(email)
-    elif contact.email != email:
+    elif contact.email != email and _changed_here(ctx, system, record, shadow):
         if work.contact_by_email(email) is not None or _email_taken(s, email):
             reason = f"email change to {email} collides with another contact"
             _dead_letter_pull(ctx, s, system, record, reason, IDENTITY_FIELD)
@@ -227,6 +227,18 @@ def _apply_record(
         record.modified_at,
     )
     return contact.id
+
+
+def _changed_here(
+    ctx: SyncContext, system: str, record: RawRecord, shadow: Mapping[str, Any] | None
+) -> bool:
+    """Did this system change the record's email since the last sync?
+
+    Each system keeps the address it has until told otherwise; only the
+    system where it changed moves the contact's email (no flip-flopping).
+    """
+    field = ctx.config.identity_binding(system).field
+    return shadow is None or not same_vendor_value(record.fields.get(field), shadow.get(field))
 
 
 def _email_taken(s: Session, email: str) -> bool:

@@ -268,3 +268,40 @@ def test_run_killed_mid_push_converges_without_duplicates(
     vendors.reset_stats()
     run_sync()
     assert vendors.stats()["write_calls"] == {"hubspot": 0, "mailchimp": 0}
+
+
+def test_email_changed_in_the_crm_moves_the_contact_not_a_copy(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = sorted(set(crm) & set(members))[0]
+    contact_id = crm[email]["_raw"]["id"]
+    with vendors.hubspot as hs:
+        hs.patch(
+            f"/crm/v3/objects/contacts/{contact_id}",
+            json={"properties": {"email": "moved." + email}},
+        ).raise_for_status()
+    with vendors.mailchimp as mc:
+        # The same person's member changes too, so the next pull reads it.
+        mc.patch(
+            f"/lists/{vendors.config.list_id}/members/{members[email]['_raw']['id']}",
+            json={"merge_fields": {"LNAME": "Renamed"}},
+        ).raise_for_status()
+    run_sync()
+    run_sync()  # the email platform still has the old address: no flip-flop
+    vendors.reset_stats()
+    assert run_sync().writes == 0
+
+    db = Database(settings.database_url)
+    with db.session() as s:
+        from state.models import ContactRow
+
+        emails = set(s.scalars(select(ContactRow.email)))
+    db.dispose()
+    assert "moved." + email in emails
+    assert email not in emails
+    assert not [d for d in dead_letters(settings) if "collides" in d.reason]
+    after = crm_view(vendors, mapping)
+    assert len(after) == len(crm)
+    assert after["moved." + email]["last_name"] == "Renamed"
