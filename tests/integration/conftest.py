@@ -34,9 +34,15 @@ def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def settings(sandbox: SandboxServer, sandbox_config: SandboxConfig, tmp_path) -> Settings:
+def settings(base_settings: Settings, tmp_path) -> Settings:
+    return base_settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'baton.db'}"})
+
+
+@pytest.fixture
+def base_settings(sandbox: SandboxServer, sandbox_config: SandboxConfig) -> Settings:
+    """Settings pointing at the sandbox; each test gives it its own database."""
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'baton.db'}",
+        database_url="sqlite://",
         hubspot_base_url=sandbox.url,
         hubspot_token=sandbox_config.hubspot_token,
         mailchimp_base_url=f"{sandbox.url}/3.0",
