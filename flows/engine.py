@@ -306,13 +306,23 @@ def plan_contacts(ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]
                 repo.PlannedWrite(
                     system=system,
                     contact_id=contact_id,
-                    email=contact.email,
+                    email=_address_in(ctx, system, contact.email, shadow),
                     external_id=link.external_id if link is not None else None,
                     payload=payload,
-                    shadow=shadow,
                 )
             )
     repo.replace_pending_writes(work.session, planned, ctx.run_id)
+
+
+def _address_in(
+    ctx: SyncContext, system: str, email: str, shadow: Mapping[str, Any] | None
+) -> str:
+    """The address a system knows the record by: after an email change in one
+    system, the other still files the record under the old one."""
+    if shadow is None:
+        return email
+    known = shadow.get(ctx.config.identity_binding(system).field)
+    return str(known).strip() if known else email
 
 
 # --- push -------------------------------------------------------------------
@@ -332,8 +342,10 @@ def _op(row: OutboxRow) -> WriteOp:
 async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
     """Settle writes whose outcome a crash left unknown, by reading the records.
 
-    A write the remote already holds is marked sent (never sent twice); one it
-    does not hold goes back to pending.
+    Runs before anything is pulled. A write the remote already holds is marked
+    sent (never sent twice). One it does not hold is dropped and its contact
+    planned afresh from the current state, so a stale payload is never sent
+    over a change made in the meantime.
     """
     with ctx.db.session() as s:
         rows = repo.in_flight_writes(s, system)
@@ -350,12 +362,15 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
         rows = repo.in_flight_writes(s, system)
         work = WorkingSet(s)
         work.load_contacts({row.contact_id for row in rows})
+        replan: set[int] = set()
         for row in rows:
             record = found.get(row.idempotency_key)
             if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
                 _mark_sent(ctx, work, row, record)
             else:
-                row.status = "pending"
+                row.status = "superseded"
+                replan.add(row.contact_id)
+        plan_contacts(ctx, work, replan)
         s.commit()
     return len(rows)
 

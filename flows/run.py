@@ -80,6 +80,10 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
     """Pull every system, then push the planned writes; records the run either way."""
     started = time.perf_counter()
     try:
+        # Writes a crash left in flight are settled first, before any pull
+        # could plan on top of them.
+        for system in ctx.systems:
+            await engine.reconcile_in_flight(ctx, system)
         for system in ctx.systems:
             since = engine.stream_since(ctx, system)
             token: str | None = None
@@ -89,7 +93,6 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
                     break
             engine.finish_stream(ctx, system)
         for system in ctx.systems:
-            await engine.reconcile_in_flight(ctx, system)
             for _ in range(_MAX_PUSH_ROUNDS):
                 ops = engine.claim_batch(ctx, system)
                 if not ops:

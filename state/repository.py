@@ -6,8 +6,7 @@ transaction starts and ends (a page, a batch), these functions never commit.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,13 +85,10 @@ def all_cursors(s: Session) -> list[CursorRow]:
 # --- outbox ---------------------------------------------------------------
 
 
-def idempotency_key(
-    system: str, contact_id: int, payload: Mapping[str, Any], shadow: Mapping[str, Any] | None
-) -> str:
-    # The shadow is part of the key so the same values planned again after the
-    # remote changed in between (A -> B -> A) are a new write, not a duplicate.
-    blob = json.dumps([system, contact_id, payload, shadow], sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:40]
+def new_idempotency_key() -> str:
+    """A key for one planned write: it stays with the write across retries and
+    crashes (and goes out as HubSpot's objectWriteTraceId), and is never reused."""
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -104,17 +100,12 @@ class PlannedWrite:
     email: str
     external_id: str | None
     payload: Mapping[str, Any]
-    shadow: Mapping[str, Any] | None
 
 
 def replace_pending_writes(
     s: Session, planned: Sequence[PlannedWrite], run_id: int | None
 ) -> list[OutboxRow]:
-    """Make these the contacts' only pending writes; an empty payload plans none.
-
-    A write already in the outbox with the same idempotency key (pending, in
-    flight or sent) is not planned again: planning twice sends once.
-    """
+    """Make these the contacts' only pending writes; an empty payload plans none."""
     by_system: dict[str, list[int]] = {}
     for p in planned:
         by_system.setdefault(p.system, []).append(p.contact_id)
@@ -127,32 +118,19 @@ def replace_pending_writes(
                     OutboxRow.status == "pending",
                 )
             )
-    keyed = [
-        (idempotency_key(p.system, p.contact_id, p.payload, p.shadow), p)
+    rows = [
+        OutboxRow(
+            idempotency_key=new_idempotency_key(),
+            system=p.system,
+            contact_id=p.contact_id,
+            email=p.email,
+            external_id=p.external_id,
+            payload=dict(p.payload),
+            run_id=run_id,
+        )
         for p in planned
         if p.payload
     ]
-    known: set[str] = set()
-    for keys in chunks([key for key, _ in keyed]):
-        known.update(
-            s.scalars(select(OutboxRow.idempotency_key).where(OutboxRow.idempotency_key.in_(keys)))
-        )
-    rows: list[OutboxRow] = []
-    for key, p in keyed:
-        if key in known:
-            continue
-        known.add(key)
-        rows.append(
-            OutboxRow(
-                idempotency_key=key,
-                system=p.system,
-                contact_id=p.contact_id,
-                email=p.email,
-                external_id=p.external_id,
-                payload=dict(p.payload),
-                run_id=run_id,
-            )
-        )
     s.add_all(rows)
     return rows
 

@@ -305,3 +305,84 @@ def test_email_changed_in_the_crm_moves_the_contact_not_a_copy(
     after = crm_view(vendors, mapping)
     assert len(after) == len(crm)
     assert after["moved." + email]["last_name"] == "Renamed"
+
+
+def set_crm(vendors: Vendors, contact_id: str, **properties: str) -> None:
+    with vendors.hubspot as hs:
+        hs.patch(
+            f"/crm/v3/objects/contacts/{contact_id}", json={"properties": properties}
+        ).raise_for_status()
+
+
+def set_member(vendors: Vendors, member_id: str, **merge_fields: str) -> None:
+    with vendors.mailchimp as mc:
+        mc.patch(
+            f"/lists/{vendors.config.list_id}/members/{member_id}",
+            json={"merge_fields": merge_fields},
+        ).raise_for_status()
+
+
+def test_a_value_can_come_back_after_it_was_replaced(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = sorted(set(crm) & set(members))[0]
+    crm_id, member_id = crm[email]["_raw"]["id"], members[email]["_raw"]["id"]
+    steps = [("crm", "Diego"), ("crm", "Bravo"), ("email", "Diego"), ("crm", "Bravo")]
+    for system, value in steps:
+        if system == "crm":
+            set_crm(vendors, crm_id, jobtitle=value)
+        else:
+            time.sleep(1.1)  # whole-second timestamps on the email side
+            set_member(vendors, member_id, JOBTITLE=value)
+        run_sync()
+        assert crm_view(vendors, mapping)[email]["job_title"] == value
+        assert email_view(vendors, mapping)[email]["job_title"] == value
+
+
+def test_run_killed_before_sending_does_not_send_stale_values_later(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = sorted(set(crm) & set(members))[0]
+    set_crm(vendors, crm[email]["_raw"]["id"], jobtitle="From the CRM")
+
+    async def dies_before_sending(ctx: engine.SyncContext, system: str, ops) -> None:
+        raise Killed
+
+    with pytest.raises(Killed):
+        run_sync(Steps(push=dies_before_sending))
+    time.sleep(1.1)
+    # Meanwhile someone edits the same field in the email platform: the newest value.
+    set_member(vendors, members[email]["_raw"]["id"], JOBTITLE="From the email platform")
+    run_sync()
+    assert crm_view(vendors, mapping)[email]["job_title"] == "From the email platform"
+    assert email_view(vendors, mapping)[email]["job_title"] == "From the email platform"
+    vendors.reset_stats()
+    assert run_sync().writes == 0
+
+
+def test_after_a_crm_email_change_the_member_keeps_receiving_updates(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = next(
+        e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "subscribed"
+    )
+    set_crm(vendors, crm[email]["_raw"]["id"], email="new." + email, jobtitle="Moved")
+    run_sync()
+    set_crm(vendors, crm[email]["_raw"]["id"], hs_email_optout="true")
+    run_sync()
+    after = email_view(vendors, mapping)
+    # The person's member (still under the old address) got both changes; no second member.
+    assert after[email]["job_title"] == "Moved"
+    assert after[email]["_raw"]["status"] == "unsubscribed"
+    assert "new." + email not in after
+    assert not [
+        d
+        for d in dead_letters(settings)
+        if d.stage == "push" and d.payload.get("email") in (email, "new." + email)
+    ]

@@ -53,7 +53,6 @@ def test_planning_replaces_the_pending_write(db: Database) -> None:
             "contact_id": contact.id,
             "email": "a@x.org",
             "external_id": "h1",
-            "shadow": {},
         }
         plan(s, repo.PlannedWrite(payload={"merge_fields.FNAME": "A"}, **kw))
         plan(s, repo.PlannedWrite(payload={"merge_fields.FNAME": "B"}, **kw))
@@ -63,7 +62,8 @@ def test_planning_replaces_the_pending_write(db: Database) -> None:
         assert repo.pending_writes(s, "mailchimp", 10) == []
 
 
-def test_planning_the_same_write_twice_keeps_one(db: Database) -> None:
+def test_every_planned_write_gets_its_own_key(db: Database) -> None:
+    # A -> B -> A: the same payload planned again after it was sent is a new write.
     with db.session() as s:
         contact = WorkingSet(s).create_contact("a@x.org")
         write = repo.PlannedWrite(
@@ -72,13 +72,16 @@ def test_planning_the_same_write_twice_keeps_one(db: Database) -> None:
             email="a@x.org",
             external_id="7",
             payload={"firstname": "A"},
-            shadow={"x": 1},
         )
         [first] = plan(s, write)
-        first.status = "in_flight"
+        first.status = "sent"
         s.commit()
-        assert plan(s, write) == []
-        assert s.query(OutboxRow).count() == 1
+        [second] = plan(s, write)
+        assert second.idempotency_key != first.idempotency_key
+        assert [r.status for r in s.query(OutboxRow).order_by(OutboxRow.id)] == [
+            "sent",
+            "pending",
+        ]
 
 
 def test_creates_are_drained_before_updates(db: Database) -> None:
@@ -94,7 +97,6 @@ def test_creates_are_drained_before_updates(db: Database) -> None:
                     email=contact.email,
                     external_id=external,
                     payload={"firstname": str(i)},
-                    shadow=None,
                 )
             )
         repo.replace_pending_writes(s, writes, run_id=1)
