@@ -93,7 +93,9 @@ def merge_incoming(
             and not delivered(binding, name, existing.value, shadow)
         )
         winner: str | None = incoming
-        if other_pending:
+        if other_pending or config.fields[name].policy == "consent":
+            # Consent is resolved even without a dispute: "not specified" from
+            # one system never erases an explicit opt-out from another.
             winner = _resolve(config, name, system, existing, incoming, modified_at)
         if other_pending and not _uninformative(config, name, existing.value, incoming):
             dropped, dropped_from = (

@@ -386,3 +386,20 @@ def test_after_a_crm_email_change_the_member_keeps_receiving_updates(
         for d in dead_letters(settings)
         if d.stage == "push" and d.payload.get("email") in (email, "new." + email)
     ]
+
+
+def test_unticking_the_crm_opt_out_does_not_resubscribe(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = next(
+        e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "unsubscribed"
+    )
+    assert crm[email]["_raw"]["properties"]["hs_email_optout"] == "true"
+    set_crm(vendors, crm[email]["_raw"]["id"], hs_email_optout="false")
+    run_sync()
+    assert crm_view(vendors, mapping)[email]["_raw"]["properties"]["hs_email_optout"] == "true"
+    assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
+    vendors.reset_stats()
+    assert run_sync().writes == 0

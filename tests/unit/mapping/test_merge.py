@@ -115,3 +115,17 @@ def test_merge_is_idempotent(mapping: MappingConfig, first: str, second: str, ho
     twice = merge(mapping, "mailchimp", fields, dict(fields), once.state, at)
     assert twice.state == once.state
     assert twice.changed == []
+
+
+def test_clearing_the_crm_opt_out_does_not_erase_an_email_unsubscribe(
+    mapping: MappingConfig,
+) -> None:
+    # The member unsubscribed in the email platform; Baton told the CRM; a CRM
+    # user then unticks the opt-out. The person's own choice stands.
+    state = {"email_consent": FieldState("opted_out", "mailchimp", T0)}
+    shadow = {"hs_email_optout": "true"}
+    out = merge(
+        mapping, "hubspot", {"hs_email_optout": "false"}, shadow, state, T0 + timedelta(days=1)
+    )
+    assert out.state["email_consent"].value == "opted_out"
+    assert out.changed == []
