@@ -286,7 +286,9 @@ def _dead_letter_pull(
     )
 
 
-def plan_contacts(ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]) -> None:
+def plan_contacts(
+    ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]
+) -> list[OutboxRow]:
     """Put the writes that bring every system up to each contact into the outbox."""
     planned: list[repo.PlannedWrite] = []
     for contact_id in sorted(contact_ids):
@@ -311,12 +313,10 @@ def plan_contacts(ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]
                     payload=payload,
                 )
             )
-    repo.replace_pending_writes(work.session, planned, ctx.run_id)
+    return repo.replace_pending_writes(work.session, planned, ctx.run_id)
 
 
-def _address_in(
-    ctx: SyncContext, system: str, email: str, shadow: Mapping[str, Any] | None
-) -> str:
+def _address_in(ctx: SyncContext, system: str, email: str, shadow: Mapping[str, Any] | None) -> str:
     """The address a system knows the record by: after an email change in one
     system, the other still files the record under the old one."""
     if shadow is None:

@@ -1,9 +1,10 @@
 """Put dead letters back in the pipeline once their cause is fixed.
 
-A record dead-lettered while pulling is applied again from the stored copy
-with the current mapping; a refused write re-plans its contact, and the next
-sync sends it. Nothing is lost: a letter stays open until its record goes
-through.
+A refused write re-plans its contact from the current state, and the next
+sync sends it. A record that could not be read is applied again from the
+stored copy with the current mapping, but only the part that failed, and
+only if no newer copy of the record has been pulled since: replaying never
+turns back a later change. A letter stays open until its record goes through.
 """
 
 from __future__ import annotations
@@ -28,47 +29,83 @@ class ReplayResult:
 
 
 def replay(ctx: SyncContext, letter_ids: Sequence[int] | None = None) -> list[ReplayResult]:
-    """Replay the given open letters (all open ones when None)."""
+    """Replay the given open letters (all open ones when None), oldest first."""
     with ctx.db.session() as s:
-        letters = repo.open_dead_letters(s, limit=10_000)
-        wanted = [d for d in letters if letter_ids is None or d.id in letter_ids]
-        ids = [d.id for d in wanted]
+        letters = repo.open_dead_letters(s, limit=100_000)
+        ids = sorted(d.id for d in letters if letter_ids is None or d.id in letter_ids)
     results = []
-    for letter_id in sorted(ids):
+    for letter_id in ids:
         with ctx.db.session() as s:
             letter = s.get(DeadLetterRow, letter_id)
-            if letter is None:
+            if letter is None or letter.resolved_at is not None:
                 continue
             result = _replay_one(ctx, letter)
             if result.resolved:
                 letter.resolved_at = utcnow()
-                s.commit()
+                letter.resolution = f"replayed: {result.detail}"
+            s.commit()
             results.append(result)
     return results
 
 
 def _replay_one(ctx: SyncContext, letter: DeadLetterRow) -> ReplayResult:
     if letter.stage == "push" and letter.contact_id is not None:
-        with ctx.db.session() as s:
-            work = WorkingSet(s)
-            work.load_contacts([letter.contact_id])
-            engine.plan_contacts(ctx, work, [letter.contact_id])
-            s.commit()
-        return ReplayResult(letter.id, True, "write planned again; the next sync sends it")
+        return _replan(ctx, letter, letter.contact_id)
     if letter.stage == "pull":
-        record = RawRecord(
-            system=letter.system,
-            external_id=str(letter.payload["external_id"]),
-            email=None,
-            modified_at=datetime.fromisoformat(letter.payload["modified_at"]),
-            fields=letter.payload["fields"],
-        )
-        before = ctx.report.of(letter.system).dead_lettered
-        with ctx.db.session() as s:
-            engine.apply_records(ctx, s, letter.system, [record])
-            if ctx.report.of(letter.system).dead_lettered > before:
-                s.rollback()
-                return ReplayResult(letter.id, False, "still failing: " + letter.reason)
-            s.commit()
-        return ReplayResult(letter.id, True, "record applied")
+        return _reapply(ctx, letter)
     return ReplayResult(letter.id, False, f"cannot replay a {letter.stage!r} letter")
+
+
+def _replan(ctx: SyncContext, letter: DeadLetterRow, contact_id: int) -> ReplayResult:
+    with ctx.db.session() as s:
+        work = WorkingSet(s)
+        work.load_contacts([contact_id])
+        rows = [
+            r for r in engine.plan_contacts(ctx, work, [contact_id]) if r.system == letter.system
+        ]
+        s.commit()
+    if not rows:
+        return ReplayResult(letter.id, True, f"nothing left to send: {letter.system} matches")
+    return ReplayResult(letter.id, True, "write planned again; the next sync sends it")
+
+
+def _reapply(ctx: SyncContext, letter: DeadLetterRow) -> ReplayResult:
+    system = letter.system
+    stored = RawRecord(
+        system=system,
+        external_id=str(letter.payload["external_id"]),
+        email=None,
+        modified_at=datetime.fromisoformat(letter.payload["modified_at"]),
+        fields=letter.payload["fields"],
+    )
+    with ctx.db.session() as s:
+        work = WorkingSet(s)
+        work.load_records(system, [stored.external_id], [])
+        link = work.link(system, stored.external_id)
+        if (
+            link is not None
+            and link.remote_modified_at is not None
+            and link.remote_modified_at > stored.modified_at
+        ):
+            return ReplayResult(
+                letter.id, True, "superseded: a newer copy of the record was pulled since"
+            )
+    record = _only_failed_part(ctx, letter, stored) if link is not None else stored
+    before = ctx.report.of(system).dead_lettered
+    with ctx.db.session() as s:
+        engine.apply_records(ctx, s, system, [record])
+        if ctx.report.of(system).dead_lettered > before:
+            s.rollback()
+            return ReplayResult(letter.id, False, "still failing: " + letter.reason)
+        s.commit()
+    return ReplayResult(letter.id, True, "record applied")
+
+
+def _only_failed_part(ctx: SyncContext, letter: DeadLetterRow, stored: RawRecord) -> RawRecord:
+    """The stored record cut down to its identity and the field that failed."""
+    keep = {ctx.config.identity_binding(letter.system).field}
+    mapping = ctx.config.fields.get(letter.field or "")
+    if mapping is not None and letter.system in mapping.bindings:
+        keep.add(mapping.bindings[letter.system].field)
+    fields = {k: v for k, v in stored.fields.items() if k in keep}
+    return RawRecord(stored.system, stored.external_id, stored.email, stored.modified_at, fields)

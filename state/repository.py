@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mapping.merge import ContactState, FieldState
@@ -22,6 +22,7 @@ from state.models import (
     DeadLetterRow,
     OutboxRow,
     SyncRunRow,
+    utcnow,
 )
 
 T = TypeVar("T")
@@ -193,6 +194,19 @@ def add_dead_letter(
     field: str | None = None,
     request_id: str | None = None,
 ) -> DeadLetterRow:
+    if stage == "pull" and external_id is not None:
+        # One open letter per record and field: the newest copy replaces older ones.
+        s.execute(
+            update(DeadLetterRow)
+            .where(
+                DeadLetterRow.resolved_at.is_(None),
+                DeadLetterRow.stage == stage,
+                DeadLetterRow.system == system,
+                DeadLetterRow.external_id == external_id,
+                DeadLetterRow.field.is_(None) if field is None else DeadLetterRow.field == field,
+            )
+            .values(resolved_at=utcnow(), resolution="superseded by a newer copy of the record")
+        )
     row = DeadLetterRow(
         stage=stage,
         system=system,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+
+import httpx
 
 from flows.replay import replay
 from flows.run import close_connectors, open_context
 from flows.settings import DEFAULT_MAPPING, Settings
+from mapping.config import load_mapping
 from mapping.translate import translate_record
 from state import repository as repo
 from state.database import Database
@@ -102,3 +106,83 @@ async def _sync(settings: Settings) -> None:
     finally:
         await close_connectors(ctx)
         ctx.db.dispose()
+
+
+def test_refused_writes_go_out_after_the_vendor_is_fixed(
+    settings: Settings, vendors: Vendors, run_sync: Runner
+) -> None:
+    list_id = vendors.config.list_id
+    httpx.post(
+        f"{vendors.server.url}/_sandbox/faults",
+        timeout=5,
+        json={
+            "method": "POST",
+            "path": f"/3.0/lists/{list_id}",
+            "status": 400,
+            "times": 10_000,
+        },
+    ).raise_for_status()
+    first = run_sync()
+    refused = [row for row in open_letters(settings) if row[1] == "push"]
+    assert len(refused) == first.of("mailchimp").dead_lettered > 0
+    httpx.delete(f"{vendors.server.url}/_sandbox/faults", timeout=5).raise_for_status()
+
+    results = _replay(settings, [letter_id for letter_id, *_ in refused])
+    assert all(r.resolved for r in results)
+    second = run_sync()
+    # Every refused member arrives now, except those whose email the platform refuses.
+    sent = second.of("mailchimp").created + second.of("mailchimp").updated
+    assert sent == len(refused) - vendors.config.invalid_emails
+    assert second.of("mailchimp").dead_lettered == vendors.config.invalid_emails
+    vendors.reset_stats()
+    assert run_sync().writes == 0
+
+
+def test_replaying_an_old_copy_never_turns_back_a_later_change(
+    settings: Settings, vendors: Vendors, run_sync: Runner, tmp_path
+) -> None:
+    mapping = load_mapping(DEFAULT_MAPPING)
+    labels = mapping.fields["lead_source"].bindings["mailchimp"].values or {}
+    members = vendors.members()
+    member = next(m for m in members if m["merge_fields"].get("SOURCE") in labels.values())
+    label = member["merge_fields"]["SOURCE"]
+    canonical = next(k for k, v in labels.items() if v == label)
+    broken = tmp_path / "mapping.yaml"
+    broken.write_text(DEFAULT_MAPPING.read_text().replace(f"        {canonical}: {label}\n", ""))
+    broken_settings = settings.model_copy(update={"mapping_file": broken})
+
+    asyncio.run(_sync(broken_settings))
+    # Later the person's first name changes; the broken mapping fails the source again.
+    time.sleep(1.1)
+    with vendors.mailchimp as mc:
+        mc.patch(
+            f"/lists/{vendors.config.list_id}/members/{member['id']}",
+            json={"merge_fields": {"FNAME": "Renamed"}},
+        ).raise_for_status()
+    asyncio.run(_sync(broken_settings))
+    letters = [row for row in open_letters(settings) if row[2] == "lead_source"]
+    mine = [row for row in letters if member["id"] in row[3]]
+    assert len(mine) == 1, "one open letter per record and field"
+
+    assert all(r.resolved for r in _replay(settings, [row[0] for row in letters]))
+    run_sync()
+    crm = {
+        c["properties"]["email"].strip().lower(): c["properties"]
+        for c in vendors.hubspot_contacts(["email", "firstname", "lead_source"])
+        if c["properties"].get("email")
+    }
+    person = crm[member["email_address"].strip().lower()]
+    assert person["firstname"] == "Renamed"
+    assert person["lead_source"] == canonical
+
+
+def _replay(settings: Settings, ids: list[int]) -> list:
+    async def go() -> list:
+        ctx = open_context(settings, connectors=make_connectors(settings))
+        try:
+            return replay(ctx, ids)
+        finally:
+            await close_connectors(ctx)
+            ctx.db.dispose()
+
+    return asyncio.run(go())
