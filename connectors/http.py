@@ -41,6 +41,8 @@ class RetryPolicy:
     max_attempts: int = 5
     base_wait_s: float = 0.5
     max_wait_s: float = 30.0
+    max_retry_after_s: float = 120.0
+    """A vendor's Retry-After is honoured up to this; longer means give up and report."""
 
 
 class _Transient(Exception):
@@ -258,7 +260,11 @@ class ApiClient:
         policy = self.retry
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, policy.max_wait_s)
+            # Retrying before the vendor said so only burns the retry budget.
+            wait = min(exc.retry_after, policy.max_retry_after_s)
+            if exc.kind is RateLimited:
+                wait = max(wait, self.rate_limit_floor_s)
+            return float(wait)
         backoff = policy.base_wait_s * 2 ** (state.attempt_number - 1)
         # Jitter spreads out clients that failed together so they don't retry in lockstep.
         wait = min(backoff, policy.max_wait_s) * random.uniform(0.5, 1.0)

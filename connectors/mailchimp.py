@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -152,7 +152,7 @@ class MailchimpClient(ApiClient):
 
     async def fetch_page(self, since: datetime | None, token: str | None) -> Page:
         # Keyset paging on last_changed: each page starts at the newest
-        # timestamp of the one before (inclusive). Plain offsets over a set
+        # timestamp of the one before. Plain offsets over a set
         # that changes while it is read skip members; a member changed during
         # the pull here only moves to a later page. When a whole page shares
         # one second (a bulk import), offsets page within that second.
@@ -174,9 +174,11 @@ class MailchimpClient(ApiClient):
         # Stop on total_items so the last page costs no extra empty call.
         if not records or offset + len(records) >= int(body.get("total_items") or 0):
             return Page(records=records, next_token=None)
-        newest = max(r.modified_at for r in records)
-        if window is None or newest > window:
-            return Page(records=records, next_token=_token(newest, 0))
+        # The filter means "changed after", and timestamps have whole seconds:
+        # starting a second early keeps members that share the newest second.
+        restart = max(r.modified_at for r in records) - timedelta(seconds=1)
+        if window is None or restart > window:
+            return Page(records=records, next_token=_token(restart, 0))
         return Page(records=records, next_token=_token(window, offset + len(records)))
 
     # -- write ----------------------------------------------------------------
@@ -205,13 +207,15 @@ class MailchimpClient(ApiClient):
         # `status` only goes out when the caller put it in the fields: the
         # consent decision belongs to the sync layer, not the transport.
         members = [{**unflatten_fields(op.fields), "email_address": op.email} for op in ops]
-        data = await self.request_json(
+        response = await self.request(
             "POST",
             f"/lists/{self.list_id}",
             template="/lists/{list_id}",
             json={"members": members, "update_existing": update_existing},
         )
+        data = response.json() if response.content else {}
         data = data if isinstance(data, dict) else {}
+        request_id = response.headers.get("X-Request-Id")
         by_email: dict[str, list[WriteOp]] = {}
         for op in ops:
             by_email.setdefault(op.email.strip().lower(), []).append(op)
@@ -225,6 +229,7 @@ class MailchimpClient(ApiClient):
                 message=str(error.get("error") or error.get("field_message") or "rejected"),
                 category=error.get("error_code"),
                 field=error.get("field") or None,
+                request_id=request_id,
             )
             email = str(error.get("email_address") or "").strip().lower()
             for op in by_email.get(email, []):

@@ -123,9 +123,11 @@ class MailchimpState:
                 continue  # archived members show only when asked for explicitly
             if status is not None and member.status != status:
                 continue
-            if since is not None and member.last_changed < since:
+            # Mailchimp documents both bounds as "changed after" / "changed before":
+            # strict, so a client relying on inclusive bounds fails here too.
+            if since is not None and member.last_changed <= since:
                 continue
-            if before is not None and member.last_changed > before:
+            if before is not None and member.last_changed >= before:
                 continue
             out.append(member)
         if sort_field:

@@ -248,3 +248,22 @@ async def test_503_honours_retry_after(
     )
     await hubspot.check()
     assert hubspot.stats.retries == 1
+
+
+@respx.mock(base_url=MC_URL)
+async def test_retry_after_longer_than_the_backoff_cap_is_still_honoured(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    respx_mock.get("/ping").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "0.3"}),
+            httpx.Response(200, json={"health_status": "Everything's Chimpy!"}),
+        ]
+    )
+    respx_mock.get("/lists/L1/merge-fields").mock(
+        return_value=httpx.Response(200, json={"merge_fields": [], "total_items": 0})
+    )
+    mailchimp.retry = RetryPolicy(max_attempts=3, base_wait_s=0.001, max_wait_s=0.01)
+    started = time.monotonic()
+    await mailchimp.check()
+    assert time.monotonic() - started >= 0.3

@@ -108,7 +108,7 @@ async def test_pages_continue_from_the_newest_timestamp(
             httpx.Response(
                 200, json={"members": [at(i) for i in range(1000)], "total_items": 1500}
             ),
-            # Starts again at the newest second seen (inclusive): nothing can be skipped.
+            # Starts again just before the newest second seen: nothing can be skipped.
             httpx.Response(
                 200, json={"members": [at(i) for i in range(999, 1500)], "total_items": 501}
             ),
@@ -116,10 +116,10 @@ async def test_pages_continue_from_the_newest_timestamp(
     )
     page = await mailchimp.fetch_page(None, None)
     assert "since_last_changed" not in route.calls[0].request.url.params
-    assert page.next_token == "2026-01-02T03:16:39+00:00|0"
+    assert page.next_token == "2026-01-02T03:16:38+00:00|0"
     page2 = await mailchimp.fetch_page(None, page.next_token)
     params = route.calls[1].request.url.params
-    assert params["since_last_changed"] == "2026-01-02T03:16:39+00:00"
+    assert params["since_last_changed"] == "2026-01-02T03:16:38+00:00"
     assert params["offset"] == "0"
     assert page2.next_token is None
 
