@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.errors import AuthenticationFailed, ConnectorError, Unreachable
+from connectors.errors import AuthenticationFailed, ConnectorError, RequestRejected, Unreachable
 from flows.settings import Settings, SettingsProblem
 from mapping.errors import MappingConfigError
+from state.database import Database
 
 app = typer.Typer(
     add_completion=False,
@@ -26,10 +29,27 @@ out = Console() if Console().is_terminal else Console(width=120)
 err = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=200)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """One line on stderr naming what is wrong, exit 1, no traceback."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one line naming the variable at fault."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "BATON_" + "_".join(str(p) for p in first["loc"]).upper()
+        fail(f"{name}: {first['msg']}")
+
+
+def open_database(settings: Settings) -> Database:
+    try:
+        return Database(settings.database_url)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"BATON_DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
 
 
 def preflight(settings: Settings) -> None:
@@ -60,6 +80,11 @@ def preflight(settings: Settings) -> None:
                     f"{settings.credential_for(system)}: {system} refused the credential "
                     f"({exc.message})"
                 )
+            except RequestRejected as exc:
+                setting = settings.setting_for(system)
+                if system == "mailchimp" and exc.status == 404:
+                    setting = "BATON_MAILCHIMP_LIST_ID"
+                fail(f"{setting}: {exc}")
             except ConnectorError as exc:
                 fail(f"{settings.setting_for(system)}: {exc}")
             finally:
@@ -75,11 +100,20 @@ def quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
-def run_flow() -> dict[str, Any]:
+def run_flow(settings: Settings) -> dict[str, Any]:
+    """Run the Prefect flow; failures it can explain end in one line."""
     quiet_prefect()
     from flows.sync import sync_flow
+    from state.repository import LeaseHeld
 
-    result: dict[str, Any] = asyncio.run(sync_flow())
+    try:
+        result: dict[str, Any] = asyncio.run(sync_flow())
+    except LeaseHeld as exc:
+        fail(f"another run is in progress: {exc}")
+    except ConnectorError as exc:
+        fail(f"{settings.setting_for(exc.system)}: sync stopped: {exc}")
+    except SQLAlchemyError as exc:
+        fail(f"BATON_DATABASE_URL: sync stopped: {type(exc).__name__}: {exc}")
     return result
 
 
@@ -106,9 +140,10 @@ def print_report(title: str, summary: dict[str, Any]) -> None:
 @app.command()
 def sync() -> None:
     """Run one sync now (pull both systems, merge, push the differences)."""
-    settings = Settings()
+    settings = load_settings()
+    open_database(settings).dispose()
     preflight(settings)
-    summary = run_flow()
+    summary = run_flow(settings)
     print_report("Baton sync", summary)
 
 
@@ -168,9 +203,12 @@ def demo() -> None:
             f"{config.hubspot_only + config.invalid_emails + config.missing_emails} "
             f"only in the CRM, {config.mailchimp_only} only in the email platform"
         )
-        preflight(Settings())
-        print_report("First sync", run_flow())
-        print_report("Second sync (nothing changed outside: no writes expected)", run_flow())
+        settings = load_settings()
+        preflight(settings)
+        print_report("First sync", run_flow(settings))
+        print_report(
+            "Second sync (nothing changed outside: no writes expected)", run_flow(settings)
+        )
     status()
 
 
@@ -180,9 +218,8 @@ def dead_letters(
 ) -> None:
     """Open dead letters: what was refused or could not be read, and why."""
     from state import repository as repo
-    from state.database import Database
 
-    db = Database(Settings().database_url)
+    db = open_database(load_settings())
     with db.session() as s:
         table = Table(
             title=f"Open dead letters ({repo.count_open_dead_letters(s)})", title_justify="left"
@@ -211,20 +248,21 @@ def replay(
     ] = None,
 ) -> None:
     """Put dead letters back in the pipeline; the next `baton sync` sends what they hold."""
-    from flows.engine import close_run
-    from flows.replay import replay as replay_letters
-    from flows.run import open_context
+    from flows.replay import replay_letters
+    from state.repository import LeaseHeld
 
-    settings = Settings()
+    settings = load_settings()
+    open_database(settings).dispose()
     try:
-        ctx = open_context(settings)
+        results = replay_letters(settings, ids or None)
     except SettingsProblem as exc:
         fail(str(exc))
     except MappingConfigError as exc:
         fail(f"BATON_MAPPING_FILE: {exc}")
-    results = replay_letters(ctx, ids or None)
-    close_run(ctx, "replay")
-    ctx.db.dispose()
+    except ConnectorError as exc:
+        fail(f"{settings.setting_for(exc.system)}: {exc}")
+    except LeaseHeld as exc:
+        fail(f"a sync is in progress: {exc}")
     for result in results:
         mark = "[green]resolved[/]" if result.resolved else "[yellow]open[/]"
         out.print(f"#{result.letter_id} {mark} {escape(result.detail)}")
@@ -236,10 +274,8 @@ def replay(
 def status() -> None:
     """Last runs, cursors, outbox depth and open dead letters."""
     from state import repository as repo
-    from state.database import Database
 
-    settings = Settings()
-    db = Database(settings.database_url)
+    db = open_database(load_settings())
     with db.session() as s:
         runs = Table(title="Recent runs", title_justify="left")
         for column in ("run", "started", "status", "seconds", "writes", "error"):

@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.contract import ContactConnector, Page, RawRecord, WriteOp, WriteOutcome
+from connectors.contract import (
+    ContactConnector,
+    Page,
+    RawRecord,
+    RecordFailure,
+    WriteOp,
+    WriteOutcome,
+)
 from flows.report import RunReport
 from mapping.config import MappingConfig
 from mapping.errors import FieldRejected
@@ -56,12 +63,25 @@ class SyncContext:
 # --- run bookkeeping --------------------------------------------------------
 
 
-def open_run(db: Database) -> tuple[int, datetime]:
+LEASE = "sync"
+
+
+def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
+    """Record a new run and take the lease; raises `LeaseHeld` if a live run has it."""
     with db.session() as s:
-        # A run still "running" when a new one starts was killed: say so.
-        for stale in s.scalars(select(SyncRunRow).where(SyncRunRow.status == "running")):
-            stale.status = "interrupted"
         run = repo.start_run(s)
+        try:
+            previous = repo.acquire_lease(s, LEASE, run.id, lease_timeout)
+        except repo.LeaseHeld:
+            s.rollback()
+            raise
+        # Runs still marked running do not hold the lease: their process died.
+        for stale in s.scalars(
+            select(SyncRunRow).where(SyncRunRow.status == "running", SyncRunRow.id != run.id)
+        ):
+            stale.status = "interrupted"
+            if stale.id == previous:
+                stale.error = "its process stopped renewing the lease; taken over"
         s.commit()
         # Whole seconds: Mailchimp's last_changed has no finer precision.
         return run.id, run.started_at.replace(microsecond=0)
@@ -77,6 +97,7 @@ def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:
             run.finished_at = utcnow()
             run.stats = ctx.report.as_dict()
             run.error = error
+        repo.release_lease(s, LEASE, ctx.run_id)
         s.commit()
 
 
@@ -102,6 +123,7 @@ async def pull_page(
     page: Page = await ctx.connectors[system].fetch_page(since, token)
     with ctx.db.session() as s:
         apply_records(ctx, s, system, page.records)
+        repo.renew_lease(s, LEASE, ctx.run_id)
         s.commit()
     return page.next_token
 
@@ -406,6 +428,7 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
                 exists.append(by_key[outcome.key])
             else:
                 _dead_letter_push(ctx, s, row, outcome)
+        repo.renew_lease(s, LEASE, ctx.run_id)
         s.commit()
     if exists:
         # The record exists there although Baton had no link: read it, link it,
@@ -413,6 +436,14 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
         records = await connector.read(exists)
         with ctx.db.session() as s:
             apply_records(ctx, s, system, records.values())
+            unreadable = repo.outbox_rows(s, [op.key for op in exists if op.key not in records])
+            for row in unreadable.values():
+                # Neither created nor readable (archived, or in a compliance state):
+                # keep it as a dead letter rather than lose it.
+                failure = RecordFailure(f"{system} says the record exists but it cannot be read")
+                _dead_letter_push(
+                    ctx, s, row, WriteOutcome(key=row.idempotency_key, failure=failure)
+                )
             s.commit()
 
 

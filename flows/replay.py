@@ -9,13 +9,15 @@ turns back a later change. A letter stays open until its record goes through.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.contract import RawRecord
+from connectors.contract import ContactConnector, RawRecord
 from flows import engine
 from flows.engine import SyncContext
+from flows.run import open_context
+from flows.settings import Settings
 from state import repository as repo
 from state.models import DeadLetterRow, utcnow
 from state.working_set import WorkingSet
@@ -26,6 +28,24 @@ class ReplayResult:
     letter_id: int
     resolved: bool
     detail: str
+
+
+def replay_letters(
+    settings: Settings,
+    letter_ids: Sequence[int] | None = None,
+    connectors: Mapping[str, ContactConnector] | None = None,
+) -> list[ReplayResult]:
+    """Replay letters as a run of its own: it holds the lease like a sync does."""
+    ctx = open_context(settings, connectors=connectors)
+    try:
+        results = replay(ctx, letter_ids)
+    except BaseException as exc:
+        engine.close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        ctx.db.dispose()
+    engine.close_run(ctx, "replay")
+    return results
 
 
 def replay(ctx: SyncContext, letter_ids: Sequence[int] | None = None) -> list[ReplayResult]:

@@ -58,12 +58,15 @@ def open_context(
     db: Database | None = None,
 ) -> SyncContext:
     config = load_mapping(settings.mapping_file)
+    connectors = connectors or build_connectors(settings, config)
     database = db or Database(settings.database_url)
-    run_id, started_at = engine.open_run(database)
+    run_id, started_at = engine.open_run(
+        database, timedelta(seconds=settings.lease_timeout_seconds)
+    )
     return SyncContext(
         db=database,
         config=config,
-        connectors=connectors or build_connectors(settings, config),
+        connectors=connectors,
         report=RunReport(run_id=run_id),
         run_id=run_id,
         started_at=started_at,

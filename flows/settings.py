@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     mailchimp_api_key: SecretStr | None = None
     mailchimp_list_id: str | None = None
     mapping_file: Path = DEFAULT_MAPPING
-    sync_overlap_seconds: int = 120
+    sync_overlap_seconds: int = Field(default=120, ge=0)
+    lease_timeout_seconds: int = Field(default=600, ge=30)
+    """A run that has not renewed its lease for this long is taken to be dead."""
 
     def require_credentials(self) -> None:
         """Raise `SettingsProblem` naming the first missing setting."""

@@ -132,3 +132,17 @@ class SyncRunRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class LeaseRow(Base):
+    """Who may run: one sync (or replay) at a time per database.
+
+    Held by a run and renewed with every page and batch; a lease whose
+    heartbeat is older than the timeout belonged to a process that died.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mapping.merge import ContactState, FieldState
@@ -20,6 +21,7 @@ from state.models import (
     ContactRow,
     CursorRow,
     DeadLetterRow,
+    LeaseRow,
     OutboxRow,
     SyncRunRow,
     utcnow,
@@ -256,3 +258,68 @@ def start_run(s: Session) -> SyncRunRow:
 
 def recent_runs(s: Session, limit: int = 10) -> list[SyncRunRow]:
     return list(s.scalars(select(SyncRunRow).order_by(SyncRunRow.id.desc()).limit(limit)))
+
+
+# --- the run lease --------------------------------------------------------
+
+
+class LeaseHeld(Exception):
+    """Another live run holds the lease."""
+
+    def __init__(self, run_id: int | None, heartbeat_at: datetime) -> None:
+        super().__init__(
+            f"run {run_id} is still running (last heartbeat {heartbeat_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        self.run_id = run_id
+        self.heartbeat_at = heartbeat_at
+
+
+def acquire_lease(s: Session, name: str, run_id: int, timeout: timedelta) -> int | None:
+    """Take the lease for `run_id`; returns the run it was taken over from, if any.
+
+    Raises `LeaseHeld` while another run holds it with a fresh heartbeat. The
+    update is conditional, so two processes racing for it cannot both win.
+    """
+    now = utcnow()
+    current = s.get(LeaseRow, name)
+    if current is None:
+        s.add(LeaseRow(name=name, run_id=run_id, heartbeat_at=now))
+        try:
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            current = s.get(LeaseRow, name)
+            assert current is not None
+            raise LeaseHeld(current.run_id, current.heartbeat_at) from None
+        return None
+    previous = current.run_id
+    taken = s.execute(
+        update(LeaseRow)
+        .where(
+            LeaseRow.name == name,
+            or_(LeaseRow.run_id.is_(None), LeaseRow.heartbeat_at < now - timeout),
+        )
+        .values(run_id=run_id, heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseHeld(current.run_id, current.heartbeat_at)
+    return previous
+
+
+def renew_lease(s: Session, name: str, run_id: int) -> None:
+    s.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == name, LeaseRow.run_id == run_id)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_lease(s: Session, name: str, run_id: int) -> None:
+    s.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == name, LeaseRow.run_id == run_id)
+        .values(run_id=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from flows.replay import replay
+from flows.replay import ReplayResult, replay_letters
 from flows.run import close_connectors, open_context
 from flows.settings import DEFAULT_MAPPING, Settings
 from mapping.config import load_mapping
@@ -53,15 +53,7 @@ def test_fixed_mapping_lets_dead_lettered_fields_through(
     assert letters
     assert all(f"{label!r} has no canonical value" in reason for *_, reason in letters)
 
-    async def fix() -> list:
-        ctx = open_context(settings, connectors=make_connectors(settings))
-        try:
-            return replay(ctx, [letter_id for letter_id, *_ in letters])
-        finally:
-            await close_connectors(ctx)
-            ctx.db.dispose()
-
-    results = asyncio.run(fix())
+    results = _replay(settings, [letter_id for letter_id, *_ in letters])
     assert [r.resolved for r in results] == [True] * len(letters)
     assert not [row for row in open_letters(settings) if row[2] == "lead_source"]
 
@@ -83,15 +75,7 @@ def test_unfixable_letter_stays_open(settings: Settings, run_sync: Runner) -> No
     missing = [row for row in open_letters(settings) if "is empty" in row[3]]
     assert missing
 
-    async def again() -> list:
-        ctx = open_context(settings, connectors=make_connectors(settings))
-        try:
-            return replay(ctx, [missing[0][0]])
-        finally:
-            await close_connectors(ctx)
-            ctx.db.dispose()
-
-    [result] = asyncio.run(again())
+    [result] = _replay(settings, [missing[0][0]])
     assert not result.resolved
     assert "still failing" in result.detail
     assert missing[0] in open_letters(settings)
@@ -176,13 +160,5 @@ def test_replaying_an_old_copy_never_turns_back_a_later_change(
     assert person["lead_source"] == canonical
 
 
-def _replay(settings: Settings, ids: list[int]) -> list:
-    async def go() -> list:
-        ctx = open_context(settings, connectors=make_connectors(settings))
-        try:
-            return replay(ctx, ids)
-        finally:
-            await close_connectors(ctx)
-            ctx.db.dispose()
-
-    return asyncio.run(go())
+def _replay(settings: Settings, ids: list[int]) -> list[ReplayResult]:
+    return replay_letters(settings, ids, connectors=make_connectors(settings))

@@ -403,3 +403,44 @@ def test_unticking_the_crm_opt_out_does_not_resubscribe(
     assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
     vendors.reset_stats()
     assert run_sync().writes == 0
+
+
+def test_two_runs_cannot_overlap(settings: Settings) -> None:
+    from flows.run import open_context
+    from state.repository import LeaseHeld
+    from tests.integration.conftest import make_connectors
+
+    first = open_context(settings, connectors=make_connectors(settings))
+    with pytest.raises(LeaseHeld):
+        open_context(settings, connectors=make_connectors(settings))
+    engine.close_run(first, "completed")
+    second = open_context(settings, connectors=make_connectors(settings))
+    engine.close_run(second, "completed")
+
+
+def test_member_that_appears_mid_run_is_merged_not_overwritten(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    crm = crm_view(vendors, mapping)
+    members = email_view(vendors, mapping)
+    email = sorted(e for e in set(crm) - set(members) if "." in e.split("@")[1])[0]
+    # Ordinary-looking CRM-only person; they sign up on the web form while Baton runs.
+    assert crm[email]["_raw"]["properties"].get("hs_email_optout") != "true"
+
+    async def pull_then_signup(ctx: engine.SyncContext, system: str, since, token):
+        next_token = await engine.pull_page(ctx, system, since, token)
+        if system == "mailchimp" and next_token is None:
+            with vendors.mailchimp as mc:
+                mc.put(
+                    f"/lists/{vendors.config.list_id}/members/{email}",
+                    json={"email_address": email, "status_if_new": "subscribed"},
+                ).raise_for_status()
+        return next_token
+
+    report = run_sync(Steps(pull=pull_then_signup))
+    after = email_view(vendors, mapping)
+    assert after[email]["_raw"]["status"] == "subscribed"  # not overwritten by Baton
+    assert report.of("mailchimp").created == vendors.config.hubspot_only - 1
+    assert not [d for d in dead_letters(settings) if d.payload.get("email") == email]
+    vendors.reset_stats()
+    assert run_sync().writes == 0

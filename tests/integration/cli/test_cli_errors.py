@@ -96,3 +96,24 @@ def test_broken_mapping_file_is_named_with_its_line(sandbox, tmp_path) -> None:
     line = one_line_error(baton("sync", env=env))
     assert "BATON_MAPPING_FILE" in line
     assert f"{mapping}:5" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BATON_SYNC_OVERLAP_SECONDS", "abc"),
+        ("BATON_SYNC_OVERLAP_SECONDS", "-5"),
+        ("BATON_DATABASE_URL", "nope://x"),
+    ],
+)
+def test_bad_setting_values_are_named(sandbox, tmp_path, name: str, value: str) -> None:
+    server, config = sandbox
+    env = {**settings_for(server, config, tmp_path), name: value}
+    for command in ("sync", "status"):
+        assert name in one_line_error(baton(command, env=env))
+
+
+def test_unknown_audience_blames_the_list_id(sandbox, tmp_path) -> None:
+    server, config = sandbox
+    env = {**settings_for(server, config, tmp_path), "BATON_MAILCHIMP_LIST_ID": "nosuchlist"}
+    assert "BATON_MAILCHIMP_LIST_ID" in one_line_error(baton("sync", env=env))

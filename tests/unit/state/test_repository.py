@@ -112,3 +112,38 @@ def test_naive_datetimes_are_refused(db: Database) -> None:
         repo.advance_cursor(s, "x", datetime(2026, 1, 1), None)  # noqa: DTZ001
         with pytest.raises(StatementError, match="naive datetime"):
             s.commit()
+
+
+def test_a_live_lease_refuses_a_second_run(db: Database) -> None:
+    from datetime import timedelta as td
+
+    with db.session() as s:
+        assert repo.acquire_lease(s, "sync", 1, td(minutes=10)) is None
+        s.commit()
+        with pytest.raises(repo.LeaseHeld, match="run 1 is still running"):
+            repo.acquire_lease(s, "sync", 2, td(minutes=10))
+        s.rollback()
+        repo.release_lease(s, "sync", 1)
+        s.commit()
+        assert repo.acquire_lease(s, "sync", 2, td(minutes=10)) is None  # free, not taken over
+        s.commit()
+
+
+def test_a_lease_nobody_renews_is_taken_over(db: Database) -> None:
+    from datetime import timedelta as td
+
+    from state.models import LeaseRow
+
+    with db.session() as s:
+        repo.acquire_lease(s, "sync", 1, td(minutes=10))
+        s.commit()
+        lease = s.get(LeaseRow, "sync")
+        assert lease is not None
+        lease.heartbeat_at = lease.heartbeat_at - td(minutes=11)
+        s.commit()
+        assert repo.acquire_lease(s, "sync", 2, td(minutes=10)) == 1
+        s.commit()
+        repo.renew_lease(s, "sync", 1)  # the old holder cannot renew what it lost
+        s.commit()
+        s.refresh(lease)
+        assert lease.run_id == 2
