@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.contract import ContactConnector, RawRecord
-from flows import engine
-from flows.engine import SyncContext
+from flows.context import SyncContext, close_run
+from flows.planning import plan_contacts
+from flows.pull import apply_records
 from flows.run import open_context
 from flows.settings import Settings
 from state import repository as repo
@@ -40,11 +41,11 @@ def replay_letters(
     try:
         results = replay(ctx, letter_ids)
     except BaseException as exc:
-        engine.close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
         ctx.db.dispose()
-    engine.close_run(ctx, "replay")
+    close_run(ctx, "replay")
     return results
 
 
@@ -80,9 +81,7 @@ def _replan(ctx: SyncContext, letter: DeadLetterRow, contact_id: int) -> ReplayR
     with ctx.db.session() as s:
         work = WorkingSet(s)
         work.load_contacts([contact_id])
-        rows = [
-            r for r in engine.plan_contacts(ctx, work, [contact_id]) if r.system == letter.system
-        ]
+        rows = [r for r in plan_contacts(ctx, work, [contact_id]) if r.system == letter.system]
         s.commit()
     if not rows:
         return ReplayResult(letter.id, True, f"nothing left to send: {letter.system} matches")
@@ -113,7 +112,7 @@ def _reapply(ctx: SyncContext, letter: DeadLetterRow) -> ReplayResult:
     record = _only_failed_part(ctx, letter, stored) if link is not None else stored
     before = ctx.report.of(system).dead_lettered
     with ctx.db.session() as s:
-        engine.apply_records(ctx, s, system, [record])
+        apply_records(ctx, s, system, [record])
         if ctx.report.of(system).dead_lettered > before:
             s.rollback()
             return ReplayResult(letter.id, False, "still failing: " + letter.reason)

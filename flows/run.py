@@ -1,6 +1,6 @@
 """One sync run, start to finish, over pluggable step functions.
 
-The plain steps in `flows.engine` run it without Prefect (tests, benchmarks);
+The plain steps in `flows.pull` and `flows.push` run it without Prefect (tests, benchmarks);
 `flows.sync` passes the same steps wrapped as Prefect tasks.
 """
 
@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from connectors.contract import ContactConnector, WriteOp
 from connectors.hubspot import HubSpotClient
 from connectors.mailchimp import MailchimpClient
-from flows import engine
-from flows.engine import SyncContext
+from flows.context import SyncContext, close_run, finish_stream, open_run, stream_since
+from flows.pull import pull_page
+from flows.push import claim_batch, push_batch, reconcile_in_flight
 from flows.report import RunReport
 from flows.settings import Settings
 from mapping.config import MappingConfig, load_mapping
@@ -31,8 +32,8 @@ _MAX_PUSH_ROUNDS = 10_000
 
 @dataclass(frozen=True)
 class Steps:
-    pull: PullStep = engine.pull_page
-    push: PushStep = engine.push_batch
+    pull: PullStep = pull_page
+    push: PushStep = push_batch
 
 
 def build_connectors(settings: Settings, config: MappingConfig) -> dict[str, ContactConnector]:
@@ -60,9 +61,7 @@ def open_context(
     config = load_mapping(settings.mapping_file)
     connectors = connectors or build_connectors(settings, config)
     database = db or Database(settings.database_url)
-    run_id, started_at = engine.open_run(
-        database, timedelta(seconds=settings.lease_timeout_seconds)
-    )
+    run_id, started_at = open_run(database, timedelta(seconds=settings.lease_timeout_seconds))
     return SyncContext(
         db=database,
         config=config,
@@ -86,27 +85,27 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
         # Writes a crash left in flight are settled first, before any pull
         # could plan on top of them.
         for system in ctx.systems:
-            await engine.reconcile_in_flight(ctx, system)
+            await reconcile_in_flight(ctx, system)
         for system in ctx.systems:
-            since = engine.stream_since(ctx, system)
+            since = stream_since(ctx, system)
             token: str | None = None
             while True:
                 token = await steps.pull(ctx, system, since, token)
                 if token is None:
                     break
-            engine.finish_stream(ctx, system)
+            finish_stream(ctx, system)
         for system in ctx.systems:
             for _ in range(_MAX_PUSH_ROUNDS):
-                ops = engine.claim_batch(ctx, system)
+                ops = claim_batch(ctx, system)
                 if not ops:
                     break
                 await steps.push(ctx, system, ops)
     except BaseException as exc:
         ctx.report.seconds = time.perf_counter() - started
-        engine.close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
         raise
     ctx.report.seconds = time.perf_counter() - started
-    engine.close_run(ctx, "completed")
+    close_run(ctx, "completed")
     return ctx.report
 
 

@@ -11,8 +11,9 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 
 from connectors.contract import WriteOp
-from flows import engine
-from flows.engine import SyncContext
+from flows.context import SyncContext
+from flows.pull import pull_page
+from flows.push import push_batch
 from flows.run import Steps, check_connections, close_connectors, open_context, sync_once
 from flows.settings import Settings
 
@@ -21,12 +22,12 @@ from flows.settings import Settings
 async def pull_page_task(
     ctx: SyncContext, system: str, since: datetime | None, token: str | None
 ) -> str | None:
-    return await engine.pull_page(ctx, system, since, token)
+    return await pull_page(ctx, system, since, token)
 
 
 @task(name="push-batch", cache_policy=NONE, log_prints=False)
 async def push_batch_task(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> None:
-    await engine.push_batch(ctx, system, ops)
+    await push_batch(ctx, system, ops)
 
 
 @flow(name="baton-sync", log_prints=False)

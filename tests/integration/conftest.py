@@ -75,9 +75,13 @@ def make_connectors(settings: Settings) -> dict[str, Any]:
 def run_sync(settings: Settings) -> Runner:
     """Run one sync with the plain steps (no Prefect engine); returns its report."""
 
-    def run(steps: Steps | None = None) -> RunReport:
+    def run(steps: Steps | None = None, batch_size: int | None = None) -> RunReport:
         async def go() -> RunReport:
-            ctx = open_context(settings, connectors=make_connectors(settings))
+            connectors = make_connectors(settings)
+            if batch_size is not None:  # small batches make several rounds out of few records
+                for connector in connectors.values():
+                    connector.write_batch_size = batch_size
+            ctx = open_context(settings, connectors=connectors)
             try:
                 return await sync_once(ctx, steps or Steps())
             finally:

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from connectors.contract import flatten
-from flows import engine
+from flows.context import SyncContext, close_run
+from flows.pull import pull_page
+from flows.push import push_batch
 from flows.run import Steps
 from flows.settings import Settings
 from mapping.config import MappingConfig, load_mapping
@@ -237,26 +239,15 @@ def test_run_killed_mid_push_converges_without_duplicates(
 ) -> None:
     calls = {"n": 0}
 
-    async def dying_push(ctx: engine.SyncContext, system: str, ops) -> None:
-        connector = ctx.connectors[system]
-        connector.write_batch_size = 4
+    async def dying_push(ctx: SyncContext, system: str, ops) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
-            await connector.write(ops)  # the vendor applies the batch...
+            await ctx.connectors[system].write(ops)  # the vendor applies the batch...
             raise Killed  # ...and the process dies before Baton records it
-        await engine.push_batch(ctx, system, ops)
+        await push_batch(ctx, system, ops)
 
-    def small_batches_claim(ctx: engine.SyncContext, system: str):
-        ctx.connectors[system].write_batch_size = 4
-        return original_claim(ctx, system)
-
-    original_claim = engine.claim_batch
-    engine.claim_batch = small_batches_claim  # type: ignore[assignment]
-    try:
-        with pytest.raises(Killed):
-            run_sync(Steps(push=dying_push))
-    finally:
-        engine.claim_batch = original_claim  # type: ignore[assignment]
+    with pytest.raises(Killed):
+        run_sync(Steps(push=dying_push), batch_size=4)
 
     run_sync()
     stats = vendors.stats()
@@ -349,7 +340,7 @@ def test_run_killed_before_sending_does_not_send_stale_values_later(
     email = sorted(set(crm) & set(members))[0]
     set_crm(vendors, crm[email]["_raw"]["id"], jobtitle="From the CRM")
 
-    async def dies_before_sending(ctx: engine.SyncContext, system: str, ops) -> None:
+    async def dies_before_sending(ctx: SyncContext, system: str, ops) -> None:
         raise Killed
 
     with pytest.raises(Killed):
@@ -413,9 +404,9 @@ def test_two_runs_cannot_overlap(settings: Settings) -> None:
     first = open_context(settings, connectors=make_connectors(settings))
     with pytest.raises(LeaseHeld):
         open_context(settings, connectors=make_connectors(settings))
-    engine.close_run(first, "completed")
+    close_run(first, "completed")
     second = open_context(settings, connectors=make_connectors(settings))
-    engine.close_run(second, "completed")
+    close_run(second, "completed")
 
 
 def test_member_that_appears_mid_run_is_merged_not_overwritten(
@@ -427,8 +418,8 @@ def test_member_that_appears_mid_run_is_merged_not_overwritten(
     # Ordinary-looking CRM-only person; they sign up on the web form while Baton runs.
     assert crm[email]["_raw"]["properties"].get("hs_email_optout") != "true"
 
-    async def pull_then_signup(ctx: engine.SyncContext, system: str, since, token):
-        next_token = await engine.pull_page(ctx, system, since, token)
+    async def pull_then_signup(ctx: SyncContext, system: str, since, token):
+        next_token = await pull_page(ctx, system, since, token)
         if system == "mailchimp" and next_token is None:
             with vendors.mailchimp as mc:
                 mc.put(

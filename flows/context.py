@@ -1,0 +1,84 @@
+"""What one run works with, and the bookkeeping of runs: the lease, cursors, the
+run record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from connectors.contract import ContactConnector
+from flows.report import RunReport
+from mapping.config import MappingConfig
+from state import repository as repo
+from state.database import Database
+from state.models import SyncRunRow, utcnow
+
+
+@dataclass
+class SyncContext:
+    """Everything one run works with."""
+
+    db: Database
+    config: MappingConfig
+    connectors: Mapping[str, ContactConnector]
+    report: RunReport
+    run_id: int
+    started_at: datetime
+    overlap: timedelta = timedelta(seconds=120)
+
+    @property
+    def systems(self) -> list[str]:
+        return list(self.connectors)
+
+
+LEASE = "sync"
+
+
+def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
+    """Record a new run and take the lease; raises `LeaseHeld` if a live run has it."""
+    with db.session() as s:
+        run = repo.start_run(s)
+        try:
+            previous = repo.acquire_lease(s, LEASE, run.id, lease_timeout)
+        except repo.LeaseHeld:
+            s.rollback()
+            raise
+        # Runs still marked running do not hold the lease: their process died.
+        for stale in s.scalars(
+            select(SyncRunRow).where(SyncRunRow.status == "running", SyncRunRow.id != run.id)
+        ):
+            stale.status = "interrupted"
+            if stale.id == previous:
+                stale.error = "its process stopped renewing the lease; taken over"
+        s.commit()
+        # Whole seconds: Mailchimp's last_changed has no finer precision.
+        return run.id, run.started_at.replace(microsecond=0)
+
+
+def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:
+    for system, connector in ctx.connectors.items():
+        ctx.report.of(system).api_calls = connector.stats.total
+    with ctx.db.session() as s:
+        run = s.get(SyncRunRow, ctx.run_id)
+        if run is not None:
+            run.status = status
+            run.finished_at = utcnow()
+            run.stats = ctx.report.as_dict()
+            run.error = error
+        repo.release_lease(s, LEASE, ctx.run_id)
+        s.commit()
+
+
+def stream_since(ctx: SyncContext, system: str) -> datetime | None:
+    with ctx.db.session() as s:
+        since = repo.cursor(s, f"{system}.contacts")
+    return since - ctx.overlap if since is not None else None
+
+
+def finish_stream(ctx: SyncContext, system: str) -> None:
+    with ctx.db.session() as s:
+        repo.advance_cursor(s, f"{system}.contacts", ctx.started_at, ctx.run_id)
+        s.commit()

@@ -1,0 +1,152 @@
+"""Push: settle writes a crash left in flight, claim batches from the outbox,
+send them, and record each outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from connectors.contract import RawRecord, RecordFailure, WriteOp, WriteOutcome
+from flows.context import LEASE, SyncContext
+from flows.planning import CREATE, plan_contacts, shadow_of
+from flows.pull import apply_records
+from mapping.plan import write_applied
+from state import repository as repo
+from state.models import OutboxRow, utcnow
+from state.working_set import WorkingSet
+
+# Mailchimp reports an existing member this way when a create meets one.
+_ALREADY_EXISTS = frozenset({"ERROR_CONTACT_EXISTS"})
+
+
+def _op(row: OutboxRow) -> WriteOp:
+    fields = {k: v for k, v in row.payload.items() if k != CREATE}
+    return WriteOp(
+        key=row.idempotency_key, email=row.email, fields=fields, external_id=row.external_id
+    )
+
+
+async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
+    """Settle writes whose outcome a crash left unknown, by reading the records.
+
+    Runs before anything is pulled. A write the remote already holds is marked
+    sent (never sent twice). One it does not hold is dropped and its contact
+    planned afresh from the current state, so a stale payload is never sent
+    over a change made in the meantime.
+    """
+    with ctx.db.session() as s:
+        rows = repo.in_flight_writes(s, system)
+        ops = {row.idempotency_key: _op(row) for row in rows}
+    if not rows:
+        return 0
+    connector = ctx.connectors[system]
+    found: dict[str, RawRecord] = {}
+    batch = connector.write_batch_size
+    keys = list(ops)
+    for start in range(0, len(keys), batch):
+        found.update(await connector.read([ops[k] for k in keys[start : start + batch]]))
+    with ctx.db.session() as s:
+        rows = repo.in_flight_writes(s, system)
+        work = WorkingSet(s)
+        work.load_contacts({row.contact_id for row in rows})
+        replan: set[int] = set()
+        for row in rows:
+            record = found.get(row.idempotency_key)
+            if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
+                _mark_sent(ctx, work, row, record)
+            else:
+                row.status = "superseded"
+                replan.add(row.contact_id)
+        plan_contacts(ctx, work, replan)
+        s.commit()
+    return len(rows)
+
+
+def claim_batch(ctx: SyncContext, system: str) -> list[WriteOp]:
+    """Take the next batch of pending writes and mark it in flight (committed)."""
+    connector = ctx.connectors[system]
+    with ctx.db.session() as s:
+        rows = repo.pending_writes(s, system, connector.write_batch_size)
+        for row in rows:
+            row.status = "in_flight"
+            row.attempts += 1
+        s.commit()
+        return [_op(row) for row in rows]
+
+
+async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> None:
+    """Send one claimed batch and record each outcome."""
+    connector = ctx.connectors[system]
+    outcomes = await connector.write(ops)
+    exists: list[WriteOp] = []
+    by_key = {op.key: op for op in ops}
+    with ctx.db.session() as s:
+        rows = repo.outbox_rows(s, [outcome.key for outcome in outcomes])
+        work = WorkingSet(s)
+        work.load_contacts({row.contact_id for row in rows.values()})
+        for outcome in outcomes:
+            row = rows[outcome.key]
+            if outcome.ok and outcome.record is not None:
+                _mark_sent(ctx, work, row, outcome.record)
+            elif outcome.failure is not None and outcome.failure.category in _ALREADY_EXISTS:
+                row.status = "superseded"
+                exists.append(by_key[outcome.key])
+            else:
+                _dead_letter_push(ctx, s, row, outcome)
+        repo.renew_lease(s, LEASE, ctx.run_id)
+        s.commit()
+    if exists:
+        # The record exists there although Baton had no link: read it, link it,
+        # merge it like any pulled record, and let planning turn the create into an update.
+        records = await connector.read(exists)
+        with ctx.db.session() as s:
+            apply_records(ctx, s, system, records.values())
+            unreadable = repo.outbox_rows(s, [op.key for op in exists if op.key not in records])
+            for row in unreadable.values():
+                # Neither created nor readable (archived, or in a compliance state):
+                # keep it as a dead letter rather than lose it.
+                failure = RecordFailure(f"{system} says the record exists but it cannot be read")
+                _dead_letter_push(
+                    ctx, s, row, WriteOutcome(key=row.idempotency_key, failure=failure)
+                )
+            s.commit()
+
+
+def _mark_sent(ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRecord) -> None:
+    counts = ctx.report.of(row.system)
+    if row.external_id is None:
+        counts.created += 1
+    else:
+        counts.updated += 1
+    row.status = "sent"
+    row.sent_at = utcnow()
+    link = work.link_of(row.system, row.contact_id)
+    base = dict(link.shadow) if link is not None else {}
+    base.update({k: v for k, v in row.payload.items() if k != CREATE})
+    work.save_link(
+        row.system,
+        record.external_id,
+        row.contact_id,
+        shadow_of(ctx, row.system, record.fields, base),
+        record.modified_at,
+    )
+
+
+def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: WriteOutcome) -> None:
+    failure = outcome.failure
+    reason = failure.message if failure else "no outcome"
+    row.status = "dead"
+    ctx.report.of(row.system).dead_lettered += 1
+    repo.add_dead_letter(
+        s,
+        stage="push",
+        system=row.system,
+        reason=f"{row.system} refused the write for contact {row.contact_id}: {reason}",
+        payload={"email": row.email, "external_id": row.external_id, "fields": row.payload},
+        run_id=ctx.run_id,
+        external_id=row.external_id,
+        contact_id=row.contact_id,
+        field=failure.field if failure else None,
+        request_id=failure.request_id if failure else None,
+    )
