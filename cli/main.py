@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -52,45 +54,57 @@ def open_database(settings: Settings) -> Database:
         fail(f"BATON_DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
 
 
-def preflight(settings: Settings) -> None:
-    """Check settings, mapping and both connections before anything runs."""
-    from flows.run import build_connectors
+@contextmanager
+def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
+    """Failures Baton can explain end in one line naming the setting at fault."""
+    from state.repository import LeaseHeld
 
+    prefix = f"{doing}: " if doing else ""
     try:
-        settings.require_credentials()
-        from mapping.config import load_mapping
-
-        config = load_mapping(settings.mapping_file)
-        connectors = build_connectors(settings, config)
+        yield
     except SettingsProblem as exc:
         fail(str(exc))
     except MappingConfigError as exc:
         fail(f"BATON_MAPPING_FILE: {exc}")
+    except LeaseHeld as exc:
+        fail(f"another run is in progress: {exc}")
+    except Unreachable as exc:
+        fail(
+            f"{settings.setting_for(exc.system)}: {prefix}cannot reach {exc.system} ({exc.message})"
+        )
+    except AuthenticationFailed as exc:
+        fail(
+            f"{settings.credential_for(exc.system)}: {prefix}{exc.system} refused the "
+            f"credential ({exc.message})"
+        )
+    except RequestRejected as exc:
+        setting = settings.setting_for(exc.system)
+        if exc.system == "mailchimp" and exc.status == 404:
+            setting = "BATON_MAILCHIMP_LIST_ID"
+        fail(f"{setting}: {prefix}{exc}")
     except ConnectorError as exc:
-        fail(f"{settings.setting_for(exc.system)}: {exc.message}")
+        fail(f"{settings.setting_for(exc.system)}: {prefix}{exc}")
+    except SQLAlchemyError as exc:
+        fail(f"BATON_DATABASE_URL: {prefix}{type(exc).__name__}: {exc}")
+
+
+def preflight(settings: Settings) -> None:
+    """Check settings, mapping and both connections before anything runs."""
+    from flows.run import build_connectors
+    from mapping.config import load_mapping
+
+    with one_line_errors(settings):
+        connectors = build_connectors(settings, load_mapping(settings.mapping_file))
 
     async def check() -> None:
-        for system, connector in connectors.items():
+        for connector in connectors.values():
             try:
                 await connector.check()
-            except Unreachable as exc:
-                fail(f"{settings.setting_for(system)}: cannot reach {system} ({exc.message})")
-            except AuthenticationFailed as exc:
-                fail(
-                    f"{settings.credential_for(system)}: {system} refused the credential "
-                    f"({exc.message})"
-                )
-            except RequestRejected as exc:
-                setting = settings.setting_for(system)
-                if system == "mailchimp" and exc.status == 404:
-                    setting = "BATON_MAILCHIMP_LIST_ID"
-                fail(f"{setting}: {exc}")
-            except ConnectorError as exc:
-                fail(f"{settings.setting_for(system)}: {exc}")
             finally:
                 await connector.aclose()
 
-    asyncio.run(check())
+    with one_line_errors(settings):
+        asyncio.run(check())
 
 
 def quiet_prefect() -> None:
@@ -104,16 +118,9 @@ def run_flow(settings: Settings) -> dict[str, Any]:
     """Run the Prefect flow; failures it can explain end in one line."""
     quiet_prefect()
     from flows.sync import sync_flow
-    from state.repository import LeaseHeld
 
-    try:
+    with one_line_errors(settings, "sync stopped"):
         result: dict[str, Any] = asyncio.run(sync_flow())
-    except LeaseHeld as exc:
-        fail(f"another run is in progress: {exc}")
-    except ConnectorError as exc:
-        fail(f"{settings.setting_for(exc.system)}: sync stopped: {exc}")
-    except SQLAlchemyError as exc:
-        fail(f"BATON_DATABASE_URL: sync stopped: {type(exc).__name__}: {exc}")
     return result
 
 
@@ -249,20 +256,11 @@ def replay(
 ) -> None:
     """Put dead letters back in the pipeline; the next `baton sync` sends what they hold."""
     from flows.replay import replay_letters
-    from state.repository import LeaseHeld
 
     settings = load_settings()
     open_database(settings).dispose()
-    try:
+    with one_line_errors(settings, "replay stopped"):
         results = replay_letters(settings, ids or None)
-    except SettingsProblem as exc:
-        fail(str(exc))
-    except MappingConfigError as exc:
-        fail(f"BATON_MAPPING_FILE: {exc}")
-    except ConnectorError as exc:
-        fail(f"{settings.setting_for(exc.system)}: {exc}")
-    except LeaseHeld as exc:
-        fail(f"a sync is in progress: {exc}")
     for result in results:
         mark = "[green]resolved[/]" if result.resolved else "[yellow]open[/]"
         out.print(f"#{result.letter_id} {mark} {escape(result.detail)}")
