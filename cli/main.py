@@ -17,6 +17,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import AuthenticationFailed, ConnectorError, RequestRejected, Unreachable
+from connectors.http import RetryPolicy
+from connectors.mailchimp import LIST_NOT_FOUND
 from flows.settings import Settings, SettingsProblem
 from mapping.errors import MappingConfigError
 from state.database import Database
@@ -54,6 +56,10 @@ def open_database(settings: Settings) -> Database:
         fail(f"BATON_DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
 
 
+# A wrong URL should fail fast; the run itself retries with patience.
+PREFLIGHT_RETRY = RetryPolicy(max_attempts=2, base_wait_s=0.2, max_wait_s=1.0)
+
+
 @contextmanager
 def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
     """Failures Baton can explain end in one line naming the setting at fault."""
@@ -79,7 +85,7 @@ def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
         )
     except RequestRejected as exc:
         setting = settings.setting_for(exc.system)
-        if exc.system == "mailchimp" and exc.status == 404:
+        if exc.category == LIST_NOT_FOUND:
             setting = "BATON_MAILCHIMP_LIST_ID"
         fail(f"{setting}: {prefix}{exc}")
     except ConnectorError as exc:
@@ -89,18 +95,19 @@ def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
 
 
 def preflight(settings: Settings) -> None:
-    """Check settings, mapping and both connections before anything runs."""
-    from flows.run import build_connectors
+    """Check settings, the mapping, both systems and their fields before anything runs."""
+    from flows.run import build_connectors, verify_systems
     from mapping.config import load_mapping
 
     with one_line_errors(settings):
-        connectors = build_connectors(settings, load_mapping(settings.mapping_file))
+        config = load_mapping(settings.mapping_file)
+        connectors = build_connectors(settings, config, retry=PREFLIGHT_RETRY)
 
     async def check() -> None:
-        for connector in connectors.values():
-            try:
-                await connector.check()
-            finally:
+        try:
+            await verify_systems(config, connectors, settings.mapping_file)
+        finally:
+            for connector in connectors.values():
                 await connector.aclose()
 
     with one_line_errors(settings):
@@ -120,7 +127,9 @@ def run_flow(settings: Settings) -> dict[str, Any]:
     from flows.sync import sync_flow
 
     with one_line_errors(settings, "sync stopped"):
-        result: dict[str, Any] = asyncio.run(sync_flow())
+        result: dict[str, Any] = asyncio.run(sync_flow(verify=False))
+    if "skipped" in result:
+        fail(f"another run is in progress: {result['skipped']}")
     return result
 
 

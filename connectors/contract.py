@@ -117,6 +117,9 @@ class ContactConnector(Protocol):
     async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
         """Write up to `write_batch_size` ops; one outcome per op, in any order."""
 
+    async def field_names(self) -> set[str]:
+        """The vendor field paths this account has, for checking a mapping against."""
+
     async def aclose(self) -> None:
         """Close the underlying HTTP client."""
 

@@ -91,6 +91,10 @@ class HubSpotClient(ApiClient):
     async def check(self) -> None:
         await self.request("GET", f"{PROPERTIES}/email", template=f"{PROPERTIES}/{{name}}")
 
+    async def field_names(self) -> set[str]:
+        """Contact properties that exist in the portal."""
+        return {str(p["name"]) for p in await self.list_properties() if p.get("name")}
+
     async def list_properties(self) -> list[dict[str, Any]]:
         body = await self.request_json("GET", PROPERTIES)
         return list(body.get("results", [])) if isinstance(body, dict) else []
@@ -153,8 +157,8 @@ class HubSpotClient(ApiClient):
             }
             for op in ops
         ]
-        data = await self.request_json("POST", BATCH_UPDATE, json={"inputs": inputs})
-        return self._outcomes(ops, data, by_id={str(op.external_id): op for op in ops})
+        response = await self.request("POST", BATCH_UPDATE, json={"inputs": inputs})
+        return self._outcomes(ops, response, by_id={str(op.external_id): op for op in ops})
 
     async def _send_upserts(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
         inputs = [
@@ -166,17 +170,20 @@ class HubSpotClient(ApiClient):
             }
             for op in ops
         ]
-        data = await self.request_json("POST", BATCH_UPSERT, json={"inputs": inputs})
+        response = await self.request("POST", BATCH_UPSERT, json={"inputs": inputs})
         # For upserts by email the `ids` in error contexts are the emails we sent.
-        return self._outcomes(ops, data, by_id={op.email.lower(): op for op in ops})
+        return self._outcomes(ops, response, by_id={op.email.lower(): op for op in ops})
 
     def _outcomes(
-        self, ops: Sequence[WriteOp], data: Any, *, by_id: Mapping[str, WriteOp]
+        self, ops: Sequence[WriteOp], response: httpx.Response, *, by_id: Mapping[str, WriteOp]
     ) -> list[WriteOutcome]:
         by_key = {op.key: op for op in ops}
         by_email = {op.email.strip().lower(): op for op in ops}
         found: dict[str, WriteOutcome] = {}
+        data = _json_or_none(response)
         data = data if isinstance(data, dict) else {}
+        # Errors inside a 207 rarely carry their own id; the response's is the one to quote.
+        batch_request_id = response.headers.get("X-HubSpot-Correlation-Id")
         for obj in data.get("results") or []:
             record = self._record(obj)
             op = (
@@ -187,7 +194,7 @@ class HubSpotClient(ApiClient):
             if op is not None:
                 found[op.key] = WriteOutcome(key=op.key, record=record)
         for error in data.get("errors") or []:
-            failure = _failure(error)
+            failure = _failure(error, batch_request_id)
             for op in _ops_named(error.get("context") or {}, by_key, by_id, by_email):
                 found.setdefault(op.key, WriteOutcome(key=op.key, failure=failure))
         return complete(ops, found)
@@ -261,14 +268,14 @@ def _properties(fields: Mapping[str, FieldValue]) -> dict[str, str]:
     return out
 
 
-def _failure(error: Mapping[str, Any]) -> RecordFailure:
+def _failure(error: Mapping[str, Any], batch_request_id: str | None) -> RecordFailure:
     details = [d for d in error.get("errors") or [] if isinstance(d, dict)]
     status = error.get("status")
     return RecordFailure(
         message=str(error.get("message") or "rejected"),
         status=int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
         category=_str_or_none(error.get("category")),
-        request_id=_str_or_none(error.get("correlationId") or error.get("id")),
+        request_id=_str_or_none(error.get("correlationId") or batch_request_id),
         field=_str_or_none(details[0].get("in")) if details else None,
     )
 

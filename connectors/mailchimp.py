@@ -39,6 +39,10 @@ MEMBER_FIELDS = (
 _PAGE_FIELDS = ",".join([*(f"members.{f}" for f in MEMBER_FIELDS), "total_items"])
 
 
+# Category of the error `check()` raises when the audience does not exist.
+LIST_NOT_FOUND = "LIST_NOT_FOUND"
+
+
 def subscriber_hash(email: str) -> str:
     """Mailchimp's member id: hex MD5 of the trimmed, lower-cased email."""
     return hashlib.md5(email.strip().lower().encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -131,8 +135,13 @@ class MailchimpClient(ApiClient):
                 system=self.system,
                 status=exc.status,
                 request_id=exc.request_id,
-                category=exc.category,
+                category=LIST_NOT_FOUND,
             ) from None
+
+    async def field_names(self) -> set[str]:
+        """Member fields Baton can map: the standard ones and this audience's merge fields."""
+        tags = {f"merge_fields.{f['tag']}" for f in await self.list_merge_fields() if f.get("tag")}
+        return tags | set(MEMBER_FIELDS) - {"merge_fields"}
 
     async def list_merge_fields(self) -> list[dict[str, Any]]:
         fields: list[dict[str, Any]] = []

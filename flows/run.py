@@ -10,8 +10,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from connectors.contract import ContactConnector, WriteOp
+from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
 from connectors.mailchimp import MailchimpClient
 from flows.context import SyncContext, close_run, finish_stream, open_run, stream_since
@@ -19,7 +21,8 @@ from flows.pull import pull_page
 from flows.push import claim_batch, push_batch, reconcile_in_flight
 from flows.report import RunReport
 from flows.settings import Settings
-from mapping.config import MappingConfig, load_mapping
+from mapping.config import MappingConfig, line_in_file, load_mapping, unknown_vendor_fields
+from mapping.errors import MappingConfigError
 from state.database import Database
 
 PullStep = Callable[[SyncContext, str, datetime | None, str | None], Awaitable[str | None]]
@@ -36,7 +39,9 @@ class Steps:
     push: PushStep = push_batch
 
 
-def build_connectors(settings: Settings, config: MappingConfig) -> dict[str, ContactConnector]:
+def build_connectors(
+    settings: Settings, config: MappingConfig, retry: RetryPolicy | None = None
+) -> dict[str, ContactConnector]:
     settings.require_credentials()
     assert settings.hubspot_token and settings.mailchimp_api_key and settings.mailchimp_list_id
     return {
@@ -44,11 +49,13 @@ def build_connectors(settings: Settings, config: MappingConfig) -> dict[str, Con
             settings.hubspot_base_url,
             settings.hubspot_token.get_secret_value(),
             properties=config.vendor_fields("hubspot"),
+            retry=retry,
         ),
         "mailchimp": MailchimpClient(
             settings.mailchimp_base_url,
             settings.mailchimp_api_key.get_secret_value(),
             settings.mailchimp_list_id,
+            retry=retry,
         ),
     }
 
@@ -57,8 +64,10 @@ def open_context(
     settings: Settings,
     connectors: Mapping[str, ContactConnector] | None = None,
     db: Database | None = None,
+    config: MappingConfig | None = None,
 ) -> SyncContext:
-    config = load_mapping(settings.mapping_file)
+    """Start a run: takes the lease (raises `LeaseHeld` while another run lives)."""
+    config = config or load_mapping(settings.mapping_file)
     connectors = connectors or build_connectors(settings, config)
     database = db or Database(settings.database_url)
     run_id, started_at = open_run(database, timedelta(seconds=settings.lease_timeout_seconds))
@@ -73,9 +82,25 @@ def open_context(
     )
 
 
-async def check_connections(ctx: SyncContext) -> None:
-    for connector in ctx.connectors.values():
+async def verify_systems(
+    config: MappingConfig, connectors: Mapping[str, ContactConnector], mapping_file: Path
+) -> None:
+    """Each system answers, accepts its credential, and has every field the mapping names.
+
+    A field name the vendor does not know would otherwise dead-letter every
+    write that carries it; here it stops the run before anything happens.
+    """
+    for system, connector in connectors.items():
         await connector.check()
+        missing = unknown_vendor_fields(config, system, await connector.field_names())
+        if missing:
+            name, field = missing[0]
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise MappingConfigError(
+                f"{system} has no field {field!r} (mapped for {name!r}){more}",
+                path=str(mapping_file),
+                line=line_in_file(mapping_file, ("fields", name, system)),
+            )
 
 
 async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:

@@ -14,8 +14,10 @@ from connectors.contract import WriteOp
 from flows.context import SyncContext
 from flows.pull import pull_page
 from flows.push import push_batch
-from flows.run import Steps, check_connections, close_connectors, open_context, sync_once
+from flows.run import Steps, build_connectors, open_context, sync_once, verify_systems
 from flows.settings import Settings
+from mapping.config import load_mapping
+from state.repository import LeaseHeld
 
 
 @task(name="pull-page", cache_policy=NONE, log_prints=False)
@@ -31,16 +33,30 @@ async def push_batch_task(ctx: SyncContext, system: str, ops: Sequence[WriteOp])
 
 
 @flow(name="baton-sync", log_prints=False)
-async def sync_flow(artifacts: bool = True) -> dict[str, Any]:
-    """Sync contacts both ways once, with settings from the environment."""
+async def sync_flow(artifacts: bool = True, verify: bool = True) -> dict[str, Any]:
+    """Sync contacts both ways once, with settings from the environment.
+
+    A run that finds another one still going ends at once as skipped (not
+    failed): on a schedule that is the normal way to miss a beat.
+    """
     settings = Settings()
-    ctx = open_context(settings)
+    config = load_mapping(settings.mapping_file)
+    connectors = build_connectors(settings, config)
     try:
-        await check_connections(ctx)
-        report = await sync_once(ctx, Steps(pull=pull_page_task, push=push_batch_task))
+        if verify:
+            await verify_systems(config, connectors, settings.mapping_file)
+        try:
+            ctx = open_context(settings, connectors=connectors, config=config)
+        except LeaseHeld as exc:
+            get_run_logger().warning("sync skipped: %s", exc)
+            return {"skipped": str(exc)}
+        try:
+            report = await sync_once(ctx, Steps(pull=pull_page_task, push=push_batch_task))
+        finally:
+            ctx.db.dispose()
     finally:
-        await close_connectors(ctx)
-        ctx.db.dispose()
+        for connector in connectors.values():
+            await connector.aclose()
     summary = report.as_dict()
     get_run_logger().info("sync run %s finished: %s", report.run_id, summary)
     if artifacts:

@@ -270,6 +270,22 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingConfig:
         ) from None
 
 
+def line_in_file(path: str | Path, loc: tuple[Any, ...]) -> int | None:
+    """The line of `loc` (e.g. ("fields", "job_title", "hubspot")) in a mapping file."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    return _line_for(_line_index(node), loc) if node is not None else None
+
+
+def unknown_vendor_fields(
+    config: MappingConfig, system: str, available: set[str]
+) -> list[tuple[str, str]]:
+    """(canonical name, vendor field) for every binding whose field `system` lacks."""
+    return [(name, b.field) for name, b in config.bound(system) if b.field not in available]
+
+
 def load_mapping(path: str | Path) -> MappingConfig:
     file = Path(path)
     try:

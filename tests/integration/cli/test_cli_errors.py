@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from sandbox.server import SandboxConfig, SandboxServer
@@ -117,3 +118,38 @@ def test_unknown_audience_blames_the_list_id(sandbox, tmp_path) -> None:
     server, config = sandbox
     env = {**settings_for(server, config, tmp_path), "BATON_MAILCHIMP_LIST_ID": "nosuchlist"}
     assert "BATON_MAILCHIMP_LIST_ID" in one_line_error(baton("sync", env=env))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "system"),
+    [
+        ("    hubspot: jobtitle\n", "hubspot"),
+        ("    mailchimp: merge_fields.JOBTITLE\n", "mailchimp"),
+    ],
+)
+def test_mapping_naming_a_field_the_system_lacks_stops_the_run(
+    sandbox, tmp_path, wrong: str, system: str
+) -> None:
+    from flows.settings import DEFAULT_MAPPING
+
+    server, config = sandbox
+    text = DEFAULT_MAPPING.read_text()
+    typo = wrong.replace("jobtitle", "jobtittle").replace("JOBTITLE", "JOBTITEL")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(text.replace(wrong, typo))
+    line = next(
+        i
+        for i, text_line in enumerate(mapping.read_text().splitlines(), 1)
+        if typo.strip() == text_line.strip()
+    )
+    env = {**settings_for(server, config, tmp_path), "BATON_MAPPING_FILE": str(mapping)}
+    message = one_line_error(baton("sync", env=env))
+    assert f"BATON_MAPPING_FILE: {mapping}:{line}: {system} has no field" in message
+    stats = httpx.get(f"{server.url}/_sandbox/stats", timeout=5).json()
+    assert stats["write_calls"] == {"hubspot": 0, "mailchimp": 0}
+
+
+def test_email_base_url_without_the_api_path_blames_the_url(sandbox, tmp_path) -> None:
+    server, config = sandbox
+    env = {**settings_for(server, config, tmp_path), "BATON_MAILCHIMP_BASE_URL": server.url}
+    assert "BATON_MAILCHIMP_BASE_URL" in one_line_error(baton("sync", env=env))
