@@ -49,11 +49,25 @@ def load_settings() -> Settings:
         fail(f"{name}: {first['msg']}")
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, *, must_exist: bool = False) -> Database:
+    """Baton's database, or one line naming BATON_DATABASE_URL."""
+    from state.database import sqlite_file
+
+    file = sqlite_file(settings.database_url)
+    if must_exist and file is not None and not file.exists():
+        fail(f"BATON_DATABASE_URL: no database at {file} yet (run `baton sync` first)")
+    settings.prepare_data_dir()
     try:
         return Database(settings.database_url)
     except (SQLAlchemyError, OSError) as exc:
-        fail(f"BATON_DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})")
+        fail(f"BATON_DATABASE_URL: cannot open the database: {one_line(exc)}")
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (SQLAlchemy appends SQL and a docs link)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc)
+    return f"{type(orig or exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 # A wrong URL should fail fast; the run itself retries with patience.
@@ -91,7 +105,7 @@ def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
     except ConnectorError as exc:
         fail(f"{settings.setting_for(exc.system)}: {prefix}{exc}")
     except SQLAlchemyError as exc:
-        fail(f"BATON_DATABASE_URL: {prefix}{type(exc).__name__}: {exc}")
+        fail(f"BATON_DATABASE_URL: {prefix}{one_line(exc)}")
 
 
 def preflight(settings: Settings) -> None:
@@ -157,8 +171,8 @@ def print_report(title: str, summary: dict[str, Any]) -> None:
 def sync() -> None:
     """Run one sync now (pull both systems, merge, push the differences)."""
     settings = load_settings()
-    open_database(settings).dispose()
     preflight(settings)
+    open_database(settings).dispose()
     summary = run_flow(settings)
     print_report("Baton sync", summary)
 
@@ -201,6 +215,7 @@ def demo() -> None:
 
     config = SandboxConfig()
     db_path = Path(".baton") / "demo.db"
+    db_path.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     with SandboxServer(config) as server:
@@ -235,7 +250,7 @@ def dead_letters(
     """Open dead letters: what was refused or could not be read, and why."""
     from state import repository as repo
 
-    db = open_database(load_settings())
+    db = open_database(load_settings(), must_exist=True)
     with db.session() as s:
         table = Table(
             title=f"Open dead letters ({repo.count_open_dead_letters(s)})", title_justify="left"
@@ -267,7 +282,9 @@ def replay(
     from flows.replay import replay_letters
 
     settings = load_settings()
-    open_database(settings).dispose()
+    with one_line_errors(settings):
+        settings.require_credentials()
+    open_database(settings, must_exist=True).dispose()
     with one_line_errors(settings, "replay stopped"):
         results = replay_letters(settings, ids or None)
     for result in results:
@@ -282,7 +299,7 @@ def status() -> None:
     """Last runs, cursors, outbox depth and open dead letters."""
     from state import repository as repo
 
-    db = open_database(load_settings())
+    db = open_database(load_settings(), must_exist=True)
     with db.session() as s:
         runs = Table(title="Recent runs", title_justify="left")
         for column in ("run", "started", "status", "seconds", "writes", "error"):

@@ -69,6 +69,8 @@ def open_context(
     """Start a run: takes the lease (raises `LeaseHeld` while another run lives)."""
     config = config or load_mapping(settings.mapping_file)
     connectors = connectors or build_connectors(settings, config)
+    if db is None:
+        settings.prepare_data_dir()
     database = db or Database(settings.database_url)
     run_id, started_at = open_run(database, timedelta(seconds=settings.lease_timeout_seconds))
     return SyncContext(

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///.baton/baton.db"
 
 
 class SettingsProblem(Exception):
@@ -20,7 +21,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
 
-    database_url: str = "sqlite:///.baton/baton.db"
+    database_url: str = DEFAULT_DATABASE_URL
     hubspot_base_url: str = "https://api.hubapi.com"
     hubspot_token: SecretStr | None = None
     mailchimp_base_url: str | None = None
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
     sync_overlap_seconds: int = Field(default=120, ge=0)
     lease_timeout_seconds: int = Field(default=600, ge=30)
     """A run that has not renewed its lease for this long is taken to be dead."""
+
+    def prepare_data_dir(self) -> None:
+        """Create `.baton/` for the default database; any other location must exist."""
+        if self.database_url == DEFAULT_DATABASE_URL:
+            Path(".baton").mkdir(exist_ok=True)
 
     def require_credentials(self) -> None:
         """Raise `SettingsProblem` naming the first missing setting."""

@@ -7,23 +7,40 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from state.models import Base
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 class Database:
-    """One database: `session()` for a unit of work, tables created on open."""
+    """One database: `session()` for a unit of work, tables created on open.
+
+    A SQLite file's folder must exist: a mistyped path is an error, not a
+    fresh empty database (which would silently re-sync everything).
+    """
 
     def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(url)
+        if file is not None and not file.parent.is_dir():
+            raise FileNotFoundError(f"no folder {file.parent} for the SQLite database")
         self.url = url
         self.engine: Engine = create_engine(url)
-        if parsed.get_backend_name() == "sqlite":
+        if file is not None:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError:
+            # Two processes creating a new database at once: the other one won.
+            Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     def session(self) -> Session:

@@ -105,6 +105,7 @@ def test_broken_mapping_file_is_named_with_its_line(sandbox, tmp_path) -> None:
         ("BATON_SYNC_OVERLAP_SECONDS", "abc"),
         ("BATON_SYNC_OVERLAP_SECONDS", "-5"),
         ("BATON_DATABASE_URL", "nope://x"),
+        ("BATON_DATABASE_URL", "sqlite:////no-such-folder/baton.db"),
     ],
 )
 def test_bad_setting_values_are_named(sandbox, tmp_path, name: str, value: str) -> None:
@@ -153,3 +154,12 @@ def test_email_base_url_without_the_api_path_blames_the_url(sandbox, tmp_path) -
     server, config = sandbox
     env = {**settings_for(server, config, tmp_path), "BATON_MAILCHIMP_BASE_URL": server.url}
     assert "BATON_MAILCHIMP_BASE_URL" in one_line_error(baton("sync", env=env))
+
+
+def test_status_before_any_sync_says_so(sandbox, tmp_path) -> None:
+    server, config = sandbox
+    env = settings_for(server, config, tmp_path)
+    line = one_line_error(baton("status", env=env))
+    assert "BATON_DATABASE_URL" in line
+    assert "no database" in line
+    assert not (tmp_path / "cli.db").exists()
