@@ -288,7 +288,13 @@ def replay(
     with one_line_errors(settings, "replay stopped"):
         results = replay_letters(settings, ids or None)
     for result in results:
-        mark = "[green]resolved[/]" if result.resolved else "[yellow]open[/]"
+        mark = (
+            "[green]resolved[/]"
+            if result.resolved
+            else "[cyan]queued[/]"
+            if result.queued
+            else "[yellow]still open[/]"
+        )
         out.print(f"#{result.letter_id} {mark} {escape(result.detail)}")
     if not results:
         out.print("nothing to replay")

@@ -85,15 +85,18 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
         rows = repo.outbox_rows(s, [outcome.key for outcome in outcomes])
         work = WorkingSet(s)
         work.load_contacts({row.contact_id for row in rows.values()})
+        sent: list[int] = []
         for outcome in outcomes:
             row = rows[outcome.key]
             if outcome.ok and outcome.record is not None:
                 _mark_sent(ctx, work, row, outcome.record)
+                sent.append(row.contact_id)
             elif outcome.failure is not None and outcome.failure.category in _ALREADY_EXISTS:
                 row.status = "superseded"
                 exists.append(by_key[outcome.key])
             else:
                 _dead_letter_push(ctx, s, row, outcome)
+        repo.resolve_push_letters(s, system, sent)
         repo.renew_lease(s, LEASE, ctx.run_id)
         s.commit()
     if exists:

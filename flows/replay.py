@@ -1,10 +1,10 @@
 """Put dead letters back in the pipeline once their cause is fixed.
 
-A refused write re-plans its contact from the current state, and the next
-sync sends it. A record that could not be read is applied again from the
-stored copy with the current mapping, but only the part that failed, and
-only if no newer copy of the record has been pulled since: replaying never
-turns back a later change. A letter stays open until its record goes through.
+A refused write re-plans its contact from the current state; the next sync
+sends it, and the letter closes once it goes through. A record that could
+not be read is applied again from the stored copy with the current mapping,
+but only the part that failed, and only if no newer copy of the record has
+been pulled since: replaying never turns back a later change.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ from state.working_set import WorkingSet
 
 @dataclass(frozen=True)
 class ReplayResult:
+    """What replaying one letter did. `queued`: the next sync sends it, and the
+    letter closes when the write goes through (or is replaced by a new refusal)."""
+
     letter_id: int
     resolved: bool
     detail: str
+    queued: bool = False
 
 
 def replay_letters(
@@ -85,7 +89,7 @@ def _replan(ctx: SyncContext, letter: DeadLetterRow, contact_id: int) -> ReplayR
         s.commit()
     if not rows:
         return ReplayResult(letter.id, True, f"nothing left to send: {letter.system} matches")
-    return ReplayResult(letter.id, True, "write planned again; the next sync sends it")
+    return ReplayResult(letter.id, False, "queued: the next sync sends it", queued=True)
 
 
 def _reapply(ctx: SyncContext, letter: DeadLetterRow) -> ReplayResult:

@@ -196,6 +196,18 @@ def add_dead_letter(
     field: str | None = None,
     request_id: str | None = None,
 ) -> DeadLetterRow:
+    if stage == "push" and contact_id is not None:
+        # One open letter per contact and system: the latest refusal replaces older ones.
+        s.execute(
+            update(DeadLetterRow)
+            .where(
+                DeadLetterRow.resolved_at.is_(None),
+                DeadLetterRow.stage == "push",
+                DeadLetterRow.system == system,
+                DeadLetterRow.contact_id == contact_id,
+            )
+            .values(resolved_at=utcnow(), resolution="superseded by a later refusal")
+        )
     if stage == "pull" and external_id is not None:
         # One open letter per record and field: the newest copy replaces older ones.
         s.execute(
@@ -222,6 +234,21 @@ def add_dead_letter(
     )
     s.add(row)
     return row
+
+
+def resolve_push_letters(s: Session, system: str, contact_ids: Sequence[int]) -> None:
+    """A write to `system` went through for these contacts: their refusals are settled."""
+    for chunk in chunks(sorted(set(contact_ids))):
+        s.execute(
+            update(DeadLetterRow)
+            .where(
+                DeadLetterRow.resolved_at.is_(None),
+                DeadLetterRow.stage == "push",
+                DeadLetterRow.system == system,
+                DeadLetterRow.contact_id.in_(chunk),
+            )
+            .values(resolved_at=utcnow(), resolution="sent on a later try")
+        )
 
 
 def open_dead_letters(s: Session, limit: int = 100) -> Sequence[DeadLetterRow]:
