@@ -11,11 +11,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from cli import views
 from connectors.errors import AuthenticationFailed, ConnectorError, RequestRejected, Unreachable
 from connectors.http import RetryPolicy
 from connectors.mailchimp import LIST_NOT_FOUND
@@ -28,8 +30,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Baton keeps a CRM and an email platform in step.",
 )
-# Tables need room; a pipe or a CI log has no width of its own.
-out = Console() if Console().is_terminal else Console(width=120)
+# A pipe or a CI log has no width of its own: COLUMNS, else a wide default.
+out = Console() if Console().is_terminal else Console(width=int(os.environ.get("COLUMNS", 120)))
 err = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=200)
 
 
@@ -129,7 +131,9 @@ def preflight(settings: Settings) -> None:
 
 
 def quiet_prefect() -> None:
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Baton reports failures itself, in one line; Prefect's own error logs
+    # (with tracebacks) would repeat them. The Prefect UI still has every state.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -147,27 +151,19 @@ def run_flow(settings: Settings) -> dict[str, Any]:
     return result
 
 
-def print_report(title: str, summary: dict[str, Any]) -> None:
-    table = Table(title=title, title_justify="left")
-    columns = [
-        "pulled",
-        "created",
-        "updated",
-        "unchanged",
-        "dead_lettered",
-        "conflicts",
-        "api_calls",
-    ]
-    table.add_column("system")
-    for column in columns:
-        table.add_column(column.replace("_", "-"), justify="right")
-    for system, counts in summary["systems"].items():
-        table.add_row(system, *(str(counts[c]) for c in columns))
-    out.print(table)
-    out.print(f"run {summary.get('run_id', '?')} took {summary['seconds']:.2f} s")
+def print_report(title: str, summary: dict[str, Any], *, legend: bool = True) -> None:
+    out.print(views.run_report(title, summary, legend=legend))
 
 
-@app.command()
+SETTINGS_HELP = (
+    "Settings come from the environment: BATON_HUBSPOT_TOKEN, BATON_MAILCHIMP_API_KEY and "
+    "BATON_MAILCHIMP_LIST_ID (required); BATON_HUBSPOT_BASE_URL, BATON_MAILCHIMP_BASE_URL, "
+    "BATON_DATABASE_URL, BATON_MAPPING_FILE, BATON_SYNC_OVERLAP_SECONDS, "
+    "BATON_LEASE_TIMEOUT_SECONDS (see the README)."
+)
+
+
+@app.command(epilog=SETTINGS_HELP)
 def sync() -> None:
     """Run one sync now (pull both systems, merge, push the differences)."""
     settings = load_settings()
@@ -186,6 +182,7 @@ def sandbox(
     mailchimp_only: Annotated[int, typer.Option(help="People only in the email platform.")] = 30,
     invalid_emails: Annotated[int, typer.Option(help="CRM emails the email platform refuses.")] = 2,
     missing_emails: Annotated[int, typer.Option(help="CRM contacts without an email.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
     from sandbox.server import SandboxConfig, serve
@@ -203,7 +200,8 @@ def sandbox(
         f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
         f" list {config.list_id})"
     )
-    serve(config, "127.0.0.1", port)
+    out.print("request counts: GET /_sandbox/stats; stop with Ctrl-C")
+    serve(config, "127.0.0.1", port, access_log=access_log)
 
 
 @app.command()
@@ -238,7 +236,9 @@ def demo() -> None:
         preflight(settings)
         print_report("First sync", run_flow(settings))
         print_report(
-            "Second sync (nothing changed outside: no writes expected)", run_flow(settings)
+            "Second sync (nothing changed outside: no writes expected)",
+            run_flow(settings),
+            legend=False,
         )
     status()
 
@@ -252,27 +252,15 @@ def dead_letters(
 
     db = open_database(load_settings(), must_exist=True)
     with db.session() as s:
-        table = Table(
-            title=f"Open dead letters ({repo.count_open_dead_letters(s)})", title_justify="left"
-        )
-        for column in ("id", "run", "stage", "system", "record", "field", "request id", "reason"):
-            table.add_column(column)
-        for letter in repo.open_dead_letters(s, limit=limit):
-            table.add_row(
-                str(letter.id),
-                str(letter.run_id or ""),
-                letter.stage,
-                letter.system,
-                letter.external_id or "",
-                letter.field or "",
-                letter.request_id or "",
-                escape(letter.reason),
+        out.print(
+            views.dead_letters(
+                repo.open_dead_letters(s, limit=limit), repo.count_open_dead_letters(s)
             )
-        out.print(table)
+        )
     db.dispose()
 
 
-@app.command()
+@app.command(epilog=SETTINGS_HELP)
 def replay(
     ids: Annotated[
         list[int] | None, typer.Argument(help="Dead-letter ids (default: all open).")
@@ -307,41 +295,17 @@ def status() -> None:
 
     db = open_database(load_settings(), must_exist=True)
     with db.session() as s:
-        runs = Table(title="Recent runs", title_justify="left")
-        for column in ("run", "started", "status", "seconds", "writes", "error"):
-            runs.add_column(column)
-        for run in repo.recent_runs(s):
-            systems = run.stats.get("systems", {})
-            writes = sum(c.get("created", 0) + c.get("updated", 0) for c in systems.values())
-            runs.add_row(
-                str(run.id),
-                run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                run.status,
-                str(run.stats.get("seconds", "")),
-                str(writes),
-                run.error or "",
-            )
-        out.print(runs)
-        cursors = Table(title="Cursors", title_justify="left")
+        out.print(views.recent_runs(repo.recent_runs(s)))
+        cursors = Table(title="Cursors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         cursors.add_column("stream")
-        cursors.add_column("pulled up to")
+        cursors.add_column("pulled up to (UTC)")
         for row in repo.all_cursors(s):
-            cursors.add_row(row.stream, row.since.isoformat())
+            cursors.add_row(row.stream, row.since.strftime("%Y-%m-%d %H:%M:%S"))
         out.print(cursors)
-        depth = repo.outbox_depth(s)
+        out.print(views.outbox_line(repo.outbox_depth(s)))
         out.print(
-            "Outbox: "
-            + (
-                ", ".join(
-                    f"{system} {dict(sorted(c.items()))}" for system, c in sorted(depth.items())
-                )
-                or "empty"
-            )
+            views.dead_letters(repo.open_dead_letters(s, limit=20), repo.count_open_dead_letters(s))
         )
-        letters = repo.open_dead_letters(s, limit=20)
-        out.print(f"Open dead letters: {repo.count_open_dead_letters(s)}")
-        for letter in letters:
-            out.print(escape(f"  #{letter.id} [{letter.stage}] {letter.reason}"), highlight=False)
     db.dispose()
 
 

@@ -104,6 +104,22 @@ class SandboxServer:
         self.stop()
 
 
-def serve(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Blocking server for ``baton sandbox --port P`` (Ctrl-C to stop)."""
-    uvicorn.run(build_app(config), host=host, port=port, log_level="info", lifespan="off")
+def serve(
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    access_log: bool = False,
+) -> None:
+    """Blocking server for ``baton sandbox --port P`` (Ctrl-C to stop).
+
+    Quiet by default: it usually runs in the background of the shell Baton is
+    used from, and request counts are at /_sandbox/stats.
+    """
+    uvicorn.run(
+        build_app(config),
+        host=host,
+        port=port,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        lifespan="off",
+    )
