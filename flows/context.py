@@ -3,6 +3,8 @@ run record."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +44,9 @@ def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
     with db.session() as s:
         run = repo.start_run(s)
         try:
-            previous = repo.acquire_lease(s, LEASE, run.id, lease_timeout)
+            previous = repo.acquire_lease(
+                s, LEASE, run.id, lease_timeout, holder=this_process(), holder_gone=process_gone
+            )
         except repo.LeaseHeld:
             s.rollback()
             raise
@@ -56,6 +60,28 @@ def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
         s.commit()
         # Whole seconds: Mailchimp's last_changed has no finer precision.
         return run.id, run.started_at.replace(microsecond=0)
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_gone(holder: str) -> bool:
+    """Is `holder` ("host:pid") a process on this host that no longer exists?
+
+    Only a local process can be checked; on another host the lease timeout
+    decides. A killed sync can thus be rerun at once on the same machine.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:

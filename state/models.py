@@ -146,3 +146,5 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[int | None] = mapped_column(default=None)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    holder: Mapped[str | None] = mapped_column(String(300), default=None)
+    """"host:pid" of the process holding it, so a dead local holder is noticed at once."""

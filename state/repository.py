@@ -7,7 +7,7 @@ transaction starts and ends (a page, a batch), these functions never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -301,16 +301,25 @@ class LeaseHeld(Exception):
         self.heartbeat_at = heartbeat_at
 
 
-def acquire_lease(s: Session, name: str, run_id: int, timeout: timedelta) -> int | None:
+def acquire_lease(
+    s: Session,
+    name: str,
+    run_id: int,
+    timeout: timedelta,
+    holder: str,
+    holder_gone: Callable[[str], bool] = lambda _holder: False,
+) -> int | None:
     """Take the lease for `run_id`; returns the run it was taken over from, if any.
 
-    Raises `LeaseHeld` while another run holds it with a fresh heartbeat. The
-    update is conditional, so two processes racing for it cannot both win.
+    The lease is free when nobody holds it, when its heartbeat is older than
+    `timeout`, or when `holder_gone` says its holder (a "host:pid" string) is
+    known to be dead. Otherwise `LeaseHeld` is raised. Taking it is a
+    conditional update, so two processes racing for it cannot both win.
     """
     now = utcnow()
     current = s.get(LeaseRow, name)
     if current is None:
-        s.add(LeaseRow(name=name, run_id=run_id, heartbeat_at=now))
+        s.add(LeaseRow(name=name, run_id=run_id, heartbeat_at=now, holder=holder))
         try:
             s.flush()
         except IntegrityError:
@@ -320,13 +329,13 @@ def acquire_lease(s: Session, name: str, run_id: int, timeout: timedelta) -> int
             raise LeaseHeld(current.run_id, current.heartbeat_at) from None
         return None
     previous = current.run_id
+    free = or_(LeaseRow.run_id.is_(None), LeaseRow.heartbeat_at < now - timeout)
+    if current.run_id is not None and current.holder and holder_gone(current.holder):
+        free = or_(free, LeaseRow.run_id == current.run_id)
     taken = s.execute(
         update(LeaseRow)
-        .where(
-            LeaseRow.name == name,
-            or_(LeaseRow.run_id.is_(None), LeaseRow.heartbeat_at < now - timeout),
-        )
-        .values(run_id=run_id, heartbeat_at=now)
+        .where(LeaseRow.name == name, free)
+        .values(run_id=run_id, heartbeat_at=now, holder=holder)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]

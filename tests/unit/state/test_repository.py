@@ -118,14 +118,16 @@ def test_a_live_lease_refuses_a_second_run(db: Database) -> None:
     from datetime import timedelta as td
 
     with db.session() as s:
-        assert repo.acquire_lease(s, "sync", 1, td(minutes=10)) is None
+        assert repo.acquire_lease(s, "sync", 1, td(minutes=10), holder="h:1") is None
         s.commit()
         with pytest.raises(repo.LeaseHeld, match="run 1 is still running"):
-            repo.acquire_lease(s, "sync", 2, td(minutes=10))
+            repo.acquire_lease(s, "sync", 2, td(minutes=10), holder="h:2")
         s.rollback()
         repo.release_lease(s, "sync", 1)
         s.commit()
-        assert repo.acquire_lease(s, "sync", 2, td(minutes=10)) is None  # free, not taken over
+        assert (
+            repo.acquire_lease(s, "sync", 2, td(minutes=10), holder="h:2") is None
+        )  # free, not taken over
         s.commit()
 
 
@@ -135,15 +137,51 @@ def test_a_lease_nobody_renews_is_taken_over(db: Database) -> None:
     from state.models import LeaseRow
 
     with db.session() as s:
-        repo.acquire_lease(s, "sync", 1, td(minutes=10))
+        repo.acquire_lease(s, "sync", 1, td(minutes=10), holder="h:1")
         s.commit()
         lease = s.get(LeaseRow, "sync")
         assert lease is not None
         lease.heartbeat_at = lease.heartbeat_at - td(minutes=11)
         s.commit()
-        assert repo.acquire_lease(s, "sync", 2, td(minutes=10)) == 1
+        assert repo.acquire_lease(s, "sync", 2, td(minutes=10), holder="h:2") == 1
         s.commit()
         repo.renew_lease(s, "sync", 1)  # the old holder cannot renew what it lost
         s.commit()
         s.refresh(lease)
         assert lease.run_id == 2
+
+
+def test_a_lease_whose_holder_is_gone_is_taken_over_at_once(db: Database) -> None:
+    from datetime import timedelta as td
+
+    with db.session() as s:
+        repo.acquire_lease(s, "sync", 1, td(minutes=10), holder="h:1")
+        s.commit()
+        with pytest.raises(repo.LeaseHeld):
+            repo.acquire_lease(
+                s, "sync", 2, td(minutes=10), holder="h:2", holder_gone=lambda holder: False
+            )
+        s.rollback()
+        taken = repo.acquire_lease(
+            s, "sync", 2, td(minutes=10), holder="h:2", holder_gone=lambda holder: holder == "h:1"
+        )
+        assert taken == 1
+
+
+def test_only_local_dead_processes_count_as_gone() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from flows.context import process_gone, this_process
+
+    assert not process_gone(this_process())
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert process_gone(f"{socket.gethostname()}:{child.stdout.strip()}")
+    assert not process_gone(f"elsewhere.example:{os.getpid() + 999_999}")
