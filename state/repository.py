@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,28 +198,22 @@ def add_dead_letter(
 ) -> DeadLetterRow:
     if stage == "push" and contact_id is not None:
         # One open letter per contact and system: the latest refusal replaces older ones.
-        s.execute(
-            update(DeadLetterRow)
-            .where(
-                DeadLetterRow.resolved_at.is_(None),
-                DeadLetterRow.stage == "push",
-                DeadLetterRow.system == system,
-                DeadLetterRow.contact_id == contact_id,
-            )
-            .values(resolved_at=utcnow(), resolution="superseded by a later refusal")
+        _close_letters(
+            s,
+            "superseded by a later refusal",
+            DeadLetterRow.stage == "push",
+            DeadLetterRow.system == system,
+            DeadLetterRow.contact_id == contact_id,
         )
     if stage == "pull" and external_id is not None:
         # One open letter per record and field: the newest copy replaces older ones.
-        s.execute(
-            update(DeadLetterRow)
-            .where(
-                DeadLetterRow.resolved_at.is_(None),
-                DeadLetterRow.stage == stage,
-                DeadLetterRow.system == system,
-                DeadLetterRow.external_id == external_id,
-                DeadLetterRow.field.is_(None) if field is None else DeadLetterRow.field == field,
-            )
-            .values(resolved_at=utcnow(), resolution="superseded by a newer copy of the record")
+        _close_letters(
+            s,
+            "superseded by a newer copy of the record",
+            DeadLetterRow.stage == "pull",
+            DeadLetterRow.system == system,
+            DeadLetterRow.external_id == external_id,
+            DeadLetterRow.field.is_(None) if field is None else DeadLetterRow.field == field,
         )
     row = DeadLetterRow(
         stage=stage,
@@ -239,16 +233,21 @@ def add_dead_letter(
 def resolve_push_letters(s: Session, system: str, contact_ids: Sequence[int]) -> None:
     """A write to `system` went through for these contacts: their refusals are settled."""
     for chunk in chunks(sorted(set(contact_ids))):
-        s.execute(
-            update(DeadLetterRow)
-            .where(
-                DeadLetterRow.resolved_at.is_(None),
-                DeadLetterRow.stage == "push",
-                DeadLetterRow.system == system,
-                DeadLetterRow.contact_id.in_(chunk),
-            )
-            .values(resolved_at=utcnow(), resolution="sent on a later try")
+        _close_letters(
+            s,
+            "sent on a later try",
+            DeadLetterRow.stage == "push",
+            DeadLetterRow.system == system,
+            DeadLetterRow.contact_id.in_(chunk),
         )
+
+
+def _close_letters(s: Session, resolution: str, *where: ColumnElement[bool]) -> None:
+    s.execute(
+        update(DeadLetterRow)
+        .where(DeadLetterRow.resolved_at.is_(None), *where)
+        .values(resolved_at=utcnow(), resolution=resolution)
+    )
 
 
 def open_dead_letters(s: Session, limit: int = 100) -> Sequence[DeadLetterRow]:
