@@ -3,6 +3,7 @@ run record."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors.contract import ContactConnector
 from flows.report import RunReport
@@ -30,6 +32,7 @@ class SyncContext:
     run_id: int
     started_at: datetime
     overlap: timedelta = timedelta(seconds=120)
+    lease_timeout: timedelta = timedelta(seconds=600)
 
     @property
     def systems(self) -> list[str]:
@@ -84,12 +87,30 @@ def process_gone(holder: str) -> bool:
     return False
 
 
+def keep_lease(ctx: SyncContext, s: Session) -> None:
+    """Renew the lease in this transaction; raises `LeaseLost` if another run has it."""
+    if not repo.renew_lease(s, LEASE, ctx.run_id):
+        raise repo.LeaseLost(f"run {ctx.run_id} lost its lease to another run; it stops here")
+
+
+async def heartbeat(ctx: SyncContext) -> None:
+    """Renew the lease while a run waits on slow APIs (retries, Retry-After)."""
+    interval = min(60.0, ctx.lease_timeout.total_seconds() / 4)
+    while True:
+        await asyncio.sleep(interval)
+        with ctx.db.session() as s:
+            if not repo.renew_lease(s, LEASE, ctx.run_id):
+                return  # the next page or batch raises LeaseLost
+            s.commit()
+
+
 def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:
     for system, connector in ctx.connectors.items():
         ctx.report.of(system).api_calls = connector.stats.total
     with ctx.db.session() as s:
         run = s.get(SyncRunRow, ctx.run_id)
-        if run is not None:
+        # A run another one took over was already marked interrupted: keep that.
+        if run is not None and run.status == "running":
             run.status = status
             run.finished_at = utcnow()
             run.stats = ctx.report.as_dict()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from connectors.contract import Page, RawRecord
-from flows.context import LEASE, SyncContext
+from flows.context import SyncContext, keep_lease
 from flows.planning import plan_contacts, shadow_of
 from mapping.errors import FieldRejected
 from mapping.merge import merge_incoming
@@ -30,7 +30,7 @@ async def pull_page(
     page: Page = await ctx.connectors[system].fetch_page(since, token)
     with ctx.db.session() as s:
         apply_records(ctx, s, system, page.records)
-        repo.renew_lease(s, LEASE, ctx.run_id)
+        keep_lease(ctx, s)
         s.commit()
     return page.next_token
 

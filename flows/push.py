@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from connectors.contract import RawRecord, RecordFailure, WriteOp, WriteOutcome
-from flows.context import LEASE, SyncContext
+from flows.context import SyncContext, keep_lease
 from flows.planning import CREATE, plan_contacts, shadow_of
 from flows.pull import apply_records
 from mapping.plan import write_applied
@@ -59,6 +59,7 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
                 row.status = "superseded"
                 replan.add(row.contact_id)
         plan_contacts(ctx, work, replan)
+        keep_lease(ctx, s)
         s.commit()
     return len(rows)
 
@@ -71,6 +72,7 @@ def claim_batch(ctx: SyncContext, system: str) -> list[WriteOp]:
         for row in rows:
             row.status = "in_flight"
             row.attempts += 1
+        keep_lease(ctx, s)
         s.commit()
         return [_op(row) for row in rows]
 
@@ -88,31 +90,37 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
         sent: list[int] = []
         for outcome in outcomes:
             row = rows[outcome.key]
+            if row.status != "in_flight":
+                continue  # settled by a run that took the lease over
             if outcome.ok and outcome.record is not None:
                 _mark_sent(ctx, work, row, outcome.record)
                 sent.append(row.contact_id)
             elif outcome.failure is not None and outcome.failure.category in _ALREADY_EXISTS:
-                row.status = "superseded"
+                # Stays in flight until the record is read: should that fail, the
+                # next run's crash check picks the write up again.
                 exists.append(by_key[outcome.key])
             else:
                 _dead_letter_push(ctx, s, row, outcome)
         repo.resolve_push_letters(s, system, sent)
-        repo.renew_lease(s, LEASE, ctx.run_id)
         s.commit()
     if exists:
         # The record exists there although Baton had no link: read it, link it,
         # merge it like any pulled record, and let planning turn the create into an update.
         records = await connector.read(exists)
         with ctx.db.session() as s:
+            rows = repo.outbox_rows(s, [op.key for op in exists])
+            for key, row in rows.items():
+                if key in records:
+                    row.status = "superseded"
+                else:
+                    # Neither created nor readable (archived, or in a compliance state):
+                    # keep it as a dead letter rather than lose it.
+                    failure = RecordFailure(
+                        f"{system} says the record exists but it cannot be read"
+                    )
+                    _dead_letter_push(ctx, s, row, WriteOutcome(key=key, failure=failure))
             apply_records(ctx, s, system, records.values())
-            unreadable = repo.outbox_rows(s, [op.key for op in exists if op.key not in records])
-            for row in unreadable.values():
-                # Neither created nor readable (archived, or in a compliance state):
-                # keep it as a dead letter rather than lose it.
-                failure = RecordFailure(f"{system} says the record exists but it cannot be read")
-                _dead_letter_push(
-                    ctx, s, row, WriteOutcome(key=row.idempotency_key, failure=failure)
-                )
+            keep_lease(ctx, s)
             s.commit()
 
 

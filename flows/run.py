@@ -6,6 +6,7 @@ The plain steps in `flows.pull` and `flows.push` run it without Prefect (tests, 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ from connectors.contract import ContactConnector, WriteOp
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
 from connectors.mailchimp import MailchimpClient
-from flows.context import SyncContext, close_run, finish_stream, open_run, stream_since
+from flows.context import (
+    SyncContext,
+    close_run,
+    finish_stream,
+    heartbeat,
+    open_run,
+    stream_since,
+)
 from flows.pull import pull_page
 from flows.push import claim_batch, push_batch, reconcile_in_flight
 from flows.report import RunReport
@@ -81,6 +89,7 @@ def open_context(
         run_id=run_id,
         started_at=started_at,
         overlap=timedelta(seconds=settings.sync_overlap_seconds),
+        lease_timeout=timedelta(seconds=settings.lease_timeout_seconds),
     )
 
 
@@ -108,6 +117,7 @@ async def verify_systems(
 async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
     """Pull every system, then push the planned writes; records the run either way."""
     started = time.perf_counter()
+    beat = asyncio.create_task(heartbeat(ctx))
     try:
         # Writes a crash left in flight are settled first, before any pull
         # could plan on top of them.
@@ -131,6 +141,8 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
         ctx.report.seconds = time.perf_counter() - started
         close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        beat.cancel()
     ctx.report.seconds = time.perf_counter() - started
     close_run(ctx, "completed")
     return ctx.report

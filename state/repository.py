@@ -289,6 +289,10 @@ def recent_runs(s: Session, limit: int = 10) -> list[SyncRunRow]:
 # --- the run lease --------------------------------------------------------
 
 
+class LeaseLost(Exception):
+    """This run's lease was taken over: it must stop before writing anything more."""
+
+
 class LeaseHeld(Exception):
     """Another live run holds the lease."""
 
@@ -342,13 +346,15 @@ def acquire_lease(
     return previous
 
 
-def renew_lease(s: Session, name: str, run_id: int) -> None:
-    s.execute(
+def renew_lease(s: Session, name: str, run_id: int) -> bool:
+    """Refresh the heartbeat; False when `run_id` no longer holds the lease."""
+    renewed = s.execute(
         update(LeaseRow)
         .where(LeaseRow.name == name, LeaseRow.run_id == run_id)
         .values(heartbeat_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release_lease(s: Session, name: str, run_id: int) -> None:

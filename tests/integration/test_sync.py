@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connectors.contract import flatten
 from flows.context import SyncContext, close_run
@@ -435,3 +435,33 @@ def test_member_that_appears_mid_run_is_merged_not_overwritten(
     assert not [d for d in dead_letters(settings) if d.payload.get("email") == email]
     vendors.reset_stats()
     assert run_sync().writes == 0
+
+
+async def test_a_run_that_lost_its_lease_stops_without_writing(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from flows.run import open_context
+    from state.models import ContactRow, LeaseRow, SyncRunRow
+    from state.repository import LeaseLost
+    from tests.integration.conftest import make_connectors
+
+    slow = open_context(settings, connectors=make_connectors(settings))
+    with slow.db.session() as s:  # its process froze long enough for the lease to go stale
+        lease = s.get(LeaseRow, "sync")
+        assert lease is not None
+        lease.heartbeat_at -= timedelta(seconds=settings.lease_timeout_seconds + 1)
+        s.commit()
+    taker = open_context(settings, connectors=make_connectors(settings))
+
+    with pytest.raises(LeaseLost):
+        await pull_page(slow, "hubspot", None, None)
+    close_run(slow, "failed")
+    with slow.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ContactRow)) == 0
+        run = s.get(SyncRunRow, slow.run_id)
+        assert run is not None
+        assert run.status == "interrupted"
+    close_run(taker, "completed")
+    for ctx in (slow, taker):
+        for connector in ctx.connectors.values():
+            await connector.aclose()
