@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from flows.context import SyncContext
-from mapping.plan import plan_fields
+from mapping.plan import UNREAD, plan_fields
 from state import repository as repo
 from state.models import OutboxRow
 from state.working_set import WorkingSet
@@ -59,10 +59,20 @@ def shadow_of(
     system: str,
     fields: Mapping[str, Any],
     base: Mapping[str, Any] | None = None,
-    skip: Collection[str] = (),
+    unread: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """The mapped vendor fields of a record, over the previous shadow."""
-    wanted = [k for k in ctx.config.vendor_fields(system) if k not in skip]
+    """The mapped vendor fields of a record, over the previous shadow.
+
+    `unread` names fields Baton could not read from this copy (None: keep the
+    previous list). They stay out of the shadow, so they count as a change
+    once the mapping can read them, and are listed under `UNREAD` so that no
+    write overwrites a value Baton has not seen.
+    """
+    if unread is None:
+        unread = list((base or {}).get(UNREAD, ()))
+    wanted = [k for k in ctx.config.vendor_fields(system) if k not in unread]
     shadow = {k: v for k, v in (base or {}).items() if k in wanted}
     shadow.update({k: fields[k] for k in wanted if k in fields})
+    if unread:
+        shadow[UNREAD] = sorted(unread)
     return shadow

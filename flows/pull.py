@@ -113,6 +113,7 @@ def _apply_record(
         work.change_email(contact, email)
 
     translation = translate_record(ctx.config, system, record.fields)
+    unread = {ctx.config.fields[r.field].bindings[system].field for r in translation.rejected}
     for rejected in translation.rejected:
         _dead_letter_pull(
             ctx, s, system, record, str(rejected), rejected.field, contact_id=contact.id
@@ -149,9 +150,7 @@ def _apply_record(
             system,
             record.fields,
             base=shadow,
-            # A value Baton could not read was not synced: leaving it out of the
-            # shadow means it counts as a change once the mapping can read it.
-            skip={ctx.config.fields[r.field].bindings[system].field for r in translation.rejected},
+            unread=unread,
         ),
         record.modified_at,
     )

@@ -140,7 +140,8 @@ def _mark_sent(ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRe
         record.external_id,
         row.contact_id,
         shadow_of(ctx, row.system, record.fields, base),
-        record.modified_at,
+        # The last copy Baton pulled stays the reference: a write-back is not one.
+        link.remote_modified_at if link is not None else None,
     )
 
 

@@ -26,6 +26,7 @@ _MAILCHIMP_NEW: frozenset[str] = frozenset(
     {"subscribed", "pending", "unsubscribed", "transactional"}
 )
 _EXPLICIT = frozenset({Consent.OPTED_IN, Consent.OPTED_OUT, Consent.BOUNCED, Consent.PENDING})
+_WITHDRAWN = frozenset({Consent.OPTED_OUT, Consent.BOUNCED})
 
 
 def resolve_consent(
@@ -36,20 +37,29 @@ def resolve_consent(
 ) -> str | None:
     """Which consent value survives when both systems changed it.
 
-    An explicit value beats "not specified"; between explicit values the newer
-    one wins (an opt-out after an opt-in, or a person re-subscribing later).
+    An explicit value beats "not specified", and a withdrawal (opt-out,
+    bounce) beats a permission (opt-in, pending) whatever the timestamps say:
+    records carry no consent-specific time, and an edit to another field
+    must not make a subscription look newer than an opt-out. Between two
+    values of the same kind the newer one wins. A person who opts back in
+    does so in the email platform, where it arrives as a change with no
+    dispute and is taken as it is.
     """
     if incoming is None:
         return current
     if current is None:
         return incoming
-    if incoming not in _EXPLICIT and current in _EXPLICIT:
-        return current
-    if current not in _EXPLICIT and incoming in _EXPLICIT:
-        return incoming
-    if current_at is None or incoming_at >= current_at:
+    if is_explicit(current) != is_explicit(incoming):
+        return current if is_explicit(current) else incoming
+    if (current in _WITHDRAWN) != (incoming in _WITHDRAWN):
+        return current if current in _WITHDRAWN else incoming
+    if current_at is None or incoming_at > current_at:
         return incoming
     return current
+
+
+def is_explicit(value: str | None) -> bool:
+    return value in _EXPLICIT
 
 
 def guard_mailchimp_status(desired: str | None, current: str | None) -> str | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig, OwnerPolicy
-from mapping.consent import resolve_consent
+from mapping.consent import is_explicit, resolve_consent
 from mapping.errors import FieldRejected
 from mapping.schema import CANONICAL_FIELDS, Consent
 from mapping.translate import CanonicalValues, same_vendor_value, to_canonical
@@ -92,10 +92,15 @@ def merge_incoming(
             and existing.source not in (None, system)
             and not delivered(binding, name, existing.value, shadow)
         )
+        if (
+            config.fields[name].policy == "consent"
+            and is_explicit(existing.value)
+            and not is_explicit(incoming)
+        ):
+            # "Not specified" never erases an explicit consent, disputed or not.
+            continue
         winner: str | None = incoming
-        if other_pending or config.fields[name].policy == "consent":
-            # Consent is resolved even without a dispute: "not specified" from
-            # one system never erases an explicit opt-out from another.
+        if other_pending:
             winner = _resolve(config, name, system, existing, incoming, modified_at)
         if other_pending and not _uninformative(config, name, existing.value, incoming):
             dropped, dropped_from = (

@@ -19,6 +19,9 @@ from mapping.merge import ContactState
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, Consent, FieldType
 from mapping.translate import same_vendor_value, to_canonical, to_vendor, vendor_text
 
+# Shadow key listing vendor fields Baton could not read from its last copy.
+UNREAD = "_unread"
+
 
 def plan_fields(
     config: MappingConfig,
@@ -28,9 +31,12 @@ def plan_fields(
 ) -> dict[str, FieldValue]:
     """Vendor fields to write to `system`; `shadow` None means the record is new there."""
     payload: dict[str, FieldValue] = {}
+    # A value Baton could not read may be newer than its own: never write over it.
+    listed = shadow.get(UNREAD) if shadow is not None else None
+    unread = set(listed) if isinstance(listed, list) else set()
     for name, binding in config.bound(system):
         spec = CANONICAL_FIELDS[name]
-        if not binding.pushes or name == IDENTITY_FIELD:
+        if not binding.pushes or name == IDENTITY_FIELD or binding.field in unread:
             continue
         if (config.fields[name].sensitive or spec.sensitive) and system in MARKETING_SYSTEMS:
             continue

@@ -165,3 +165,45 @@ def test_replaying_an_old_copy_never_turns_back_a_later_change(
 
 def _replay(settings: Settings, ids: list[int]) -> list[ReplayResult]:
     return replay_letters(settings, ids, connectors=make_connectors(settings))
+
+
+def test_a_value_baton_could_not_read_is_not_written_over(
+    settings: Settings, vendors: Vendors, run_sync: Runner, tmp_path
+) -> None:
+    mapping = load_mapping(DEFAULT_MAPPING)
+    labels = mapping.fields["lead_source"].bindings["mailchimp"].values or {}
+    crm_ids = {
+        c["properties"]["email"].strip().lower(): c["id"]
+        for c in vendors.hubspot_contacts(["email"])
+        if c["properties"].get("email")
+    }
+    shared = [
+        m
+        for m in vendors.members()
+        if m["merge_fields"].get("SOURCE") in labels.values()
+        and m["email_address"].strip().lower() in crm_ids
+    ]
+    assert shared, "the seed should hold people in both systems with a lead source"
+    label = shared[0]["merge_fields"]["SOURCE"]
+    canonical = next(k for k, v in labels.items() if v == label)
+    other = next(k for k in labels if k != canonical)
+    holders = {m["id"] for m in shared if m["merge_fields"]["SOURCE"] == label}
+    # The CRM says something else: its value would win a write to the email platform.
+    with vendors.hubspot as hs:
+        for m in shared:
+            if m["id"] in holders:
+                contact_id = crm_ids[m["email_address"].strip().lower()]
+                hs.patch(
+                    f"/crm/v3/objects/contacts/{contact_id}",
+                    json={"properties": {"lead_source": other}},
+                ).raise_for_status()
+    broken = tmp_path / "mapping.yaml"
+    broken.write_text(DEFAULT_MAPPING.read_text().replace(f"        {canonical}: {label}\n", ""))
+
+    asyncio.run(_sync(settings.model_copy(update={"mapping_file": broken})))
+    after = {m["id"]: m["merge_fields"].get("SOURCE") for m in vendors.members()}
+    assert {after[i] for i in holders} == {label}  # not overwritten with the CRM's value
+
+    letters = [row for row in open_letters(settings) if row[2] == "lead_source"]
+    results = _replay(settings, [row[0] for row in letters])
+    assert {r.detail for r in results} == {"record applied"}

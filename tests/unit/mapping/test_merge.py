@@ -129,3 +129,30 @@ def test_clearing_the_crm_opt_out_does_not_erase_an_email_unsubscribe(
     )
     assert out.state["email_consent"].value == "opted_out"
     assert out.changed == []
+
+
+def test_first_link_keeps_the_crm_opt_out_over_a_newer_member_edit(
+    mapping: MappingConfig,
+) -> None:
+    # The CRM opted the person out; a second later someone fixed a typo on the
+    # still-subscribed member. The member's timestamp says nothing about consent.
+    state = {"email_consent": FieldState("opted_out", "hubspot", T0)}
+    out = merge(
+        mapping, "mailchimp", {"status": "subscribed"}, None, state, T0 + timedelta(seconds=1)
+    )
+    assert out.state["email_consent"].value == "opted_out"
+
+
+def test_a_person_opting_back_in_through_the_email_platform_is_taken(
+    mapping: MappingConfig,
+) -> None:
+    state = {"email_consent": FieldState("opted_out", "mailchimp", T0)}
+    out = merge(
+        mapping,
+        "mailchimp",
+        {"status": "subscribed"},
+        {"status": "unsubscribed"},
+        state,
+        T0 + timedelta(days=2),
+    )
+    assert out.state["email_consent"].value == "opted_in"
