@@ -66,17 +66,18 @@ def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
 
 
 def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """ "host/pid-namespace:pid": containers can share a host name, not a PID namespace."""
+    return f"{socket.gethostname()}/{_pid_namespace()}:{os.getpid()}"
 
 
 def process_gone(holder: str) -> bool:
-    """Is `holder` ("host:pid") a process on this host that no longer exists?
+    """Is `holder` a process in this host and PID namespace that no longer exists?
 
-    Only a local process can be checked; on another host the lease timeout
-    decides. A killed sync can thus be rerun at once on the same machine.
+    Only such a process can be checked; elsewhere the lease timeout decides.
+    A killed sync can thus be rerun at once on the same machine.
     """
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    place, _, pid = holder.rpartition(":")
+    if place != f"{socket.gethostname()}/{_pid_namespace()}" or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -85,6 +86,13 @@ def process_gone(holder: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "-"
 
 
 def keep_lease(ctx: SyncContext, s: Session) -> None:

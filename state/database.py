@@ -33,7 +33,9 @@ class Database:
         if file is not None and not file.parent.is_dir():
             raise FileNotFoundError(f"no folder {file.parent} for the SQLite database")
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # A second process waits for a write lock instead of failing at once.
+        connect_args = {"timeout": 30} if file is not None else {}
+        self.engine: Engine = create_engine(url, connect_args=connect_args)
         if file is not None:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:

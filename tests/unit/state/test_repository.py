@@ -169,7 +169,6 @@ def test_a_lease_whose_holder_is_gone_is_taken_over_at_once(db: Database) -> Non
 
 
 def test_only_local_dead_processes_count_as_gone() -> None:
-    import os
     import socket
     import subprocess
     import sys
@@ -183,5 +182,8 @@ def test_only_local_dead_processes_count_as_gone() -> None:
         text=True,
         check=True,
     )
-    assert process_gone(f"{socket.gethostname()}:{child.stdout.strip()}")
-    assert not process_gone(f"elsewhere.example:{os.getpid() + 999_999}")
+    dead = child.stdout.strip()
+    here = this_process().rpartition(":")[0]
+    assert process_gone(f"{here}:{dead}")
+    assert not process_gone(f"elsewhere.example/pid:[1]:{dead}")  # another host
+    assert not process_gone(f"{socket.gethostname()}/pid:[0]:{dead}")  # another container
