@@ -142,10 +142,19 @@ def quiet_prefect() -> None:
 def run_flow(settings: Settings) -> dict[str, Any]:
     """Run the Prefect flow; failures it can explain end in one line."""
     quiet_prefect()
-    from flows.sync import sync_flow
+    from flows.sync import SyncIncomplete, sync_flow
 
     with one_line_errors(settings, "sync stopped"):
-        result: dict[str, Any] = asyncio.run(sync_flow(verify=False))
+        try:
+            result: dict[str, Any] = asyncio.run(sync_flow(verify=False))
+        except SyncIncomplete as exc:
+            print_report("Baton sync (incomplete)", exc.summary)
+            fail(
+                "; ".join(
+                    f"{settings.setting_for(system)}: {system} was set aside: {error}"
+                    for system, error in exc.errors.items()
+                )
+            )
     if "skipped" in result:
         fail(f"another run is in progress: {result['skipped']}")
     return result

@@ -23,6 +23,8 @@ class RunReport:
     run_id: int | None = None
     systems: dict[str, SystemCounts] = field(default_factory=dict)
     seconds: float = 0.0
+    errors: dict[str, str] = field(default_factory=dict)
+    """Systems set aside during the run, with why."""
 
     def of(self, system: str) -> SystemCounts:
         return self.systems.setdefault(system, SystemCounts())
@@ -31,6 +33,7 @@ class RunReport:
         return {
             "seconds": round(self.seconds, 3),
             "systems": {name: asdict(c) for name, c in self.systems.items()},
+            "errors": dict(self.errors),
         }
 
     @property

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from connectors.contract import ContactConnector, WriteOp
+from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
 from connectors.mailchimp import MailchimpClient
@@ -115,28 +117,24 @@ async def verify_systems(
 
 
 async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
-    """Pull every system, then push the planned writes; records the run either way."""
+    """Pull every system, then push the planned writes; records the run either way.
+
+    A system that fails (unreachable, refusing, throttling past every retry)
+    is set aside for the rest of the run and named in the report; the other
+    system is still pulled and written. Its cursor stays where it was, so
+    nothing it had is missed next time.
+    """
     started = time.perf_counter()
     beat = asyncio.create_task(heartbeat(ctx))
     try:
         # Writes a crash left in flight are settled first, before any pull
         # could plan on top of them.
         for system in ctx.systems:
-            await reconcile_in_flight(ctx, system)
+            await _guarded(ctx, system, reconcile_in_flight(ctx, system))
         for system in ctx.systems:
-            since = stream_since(ctx, system)
-            token: str | None = None
-            while True:
-                token = await steps.pull(ctx, system, since, token)
-                if token is None:
-                    break
-            finish_stream(ctx, system)
+            await _guarded(ctx, system, _pull_stream(ctx, steps, system))
         for system in ctx.systems:
-            for _ in range(_MAX_PUSH_ROUNDS):
-                ops = claim_batch(ctx, system)
-                if not ops:
-                    break
-                await steps.push(ctx, system, ops)
+            await _guarded(ctx, system, _drain_outbox(ctx, steps, system))
     except BaseException as exc:
         ctx.report.seconds = time.perf_counter() - started
         close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
@@ -144,8 +142,41 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
     finally:
         beat.cancel()
     ctx.report.seconds = time.perf_counter() - started
-    close_run(ctx, "completed")
+    errors = ctx.report.errors
+    close_run(
+        ctx,
+        "partial" if errors else "completed",
+        "; ".join(f"{system}: {error}" for system, error in errors.items()) or None,
+    )
     return ctx.report
+
+
+async def _guarded(ctx: SyncContext, system: str, step: Coroutine[Any, Any, Any]) -> None:
+    if system in ctx.report.errors:
+        step.close()  # set aside earlier in this run
+        return
+    try:
+        await step
+    except ConnectorError as exc:
+        ctx.report.errors[system] = str(exc)
+
+
+async def _pull_stream(ctx: SyncContext, steps: Steps, system: str) -> None:
+    since = stream_since(ctx, system)
+    token: str | None = None
+    while True:
+        token = await steps.pull(ctx, system, since, token)
+        if token is None:
+            break
+    finish_stream(ctx, system)
+
+
+async def _drain_outbox(ctx: SyncContext, steps: Steps, system: str) -> None:
+    for _ in range(_MAX_PUSH_ROUNDS):
+        ops = claim_batch(ctx, system)
+        if not ops:
+            return
+        await steps.push(ctx, system, ops)
 
 
 async def close_connectors(ctx: SyncContext) -> None:

@@ -64,4 +64,16 @@ async def sync_flow(artifacts: bool = True, verify: bool = True) -> dict[str, An
         await acreate_table_artifact(
             key="baton-sync-run", table=rows, description=f"Baton sync run {report.run_id}"
         )
+    if report.errors:
+        # The Prefect state says what the report says: not every system was synced.
+        raise SyncIncomplete(report.errors, {"run_id": report.run_id, **summary})
     return {"run_id": report.run_id, **summary}
+
+
+class SyncIncomplete(Exception):
+    """Some systems were set aside during the run; `summary` still has its counts."""
+
+    def __init__(self, errors: dict[str, str], summary: dict[str, Any]) -> None:
+        super().__init__("; ".join(f"{system}: {error}" for system, error in errors.items()))
+        self.errors = errors
+        self.summary = summary

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.store import SandboxStore
+from sandbox.store import Fault, SandboxStore
 
 Handler = Callable[[Request, SandboxStore], Awaitable[Response]]
 # Mailchimp handlers are plain functions run in the thread pool, so requests really overlap
@@ -109,7 +109,7 @@ def hubspot_route(
             store.stats.requests[key] += 1
         fault = store.take_fault(method, request.url.path)
         if fault is not None:
-            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            extra = _retry_after(fault)
             return hubspot_error(
                 fault.status, "Injected sandbox fault", "SANDBOX_FAULT", headers=extra
             )
@@ -204,7 +204,9 @@ def mailchimp_route(
         try:
             fault = store.take_fault(method, request.url.path)
             if fault is not None:
-                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                extra = (
+                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                )
                 return mailchimp_error(
                     fault.status, "Injected Fault", "Injected sandbox fault.", headers=extra
                 )
@@ -235,3 +237,7 @@ def mailchimp_route(
             store.leave_mailchimp()
 
     return Route(template, endpoint, methods=[method])
+
+
+def _retry_after(fault: Fault) -> dict[str, str]:
+    return {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
