@@ -54,7 +54,7 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
         for row in rows:
             record = found.get(row.idempotency_key)
             if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
-                _mark_sent(ctx, work, row, record)
+                _mark_sent(ctx, work, row, record, settled=True)
             else:
                 row.status = "superseded"
                 replan.add(row.contact_id)
@@ -124,9 +124,15 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
             s.commit()
 
 
-def _mark_sent(ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRecord) -> None:
+def _mark_sent(
+    ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRecord, *, settled: bool = False
+) -> None:
+    """Record a write the system holds. `settled`: sent by a run that died, found
+    applied by this one, so counted apart from this run's own writes."""
     counts = ctx.report.of(row.system)
-    if row.external_id is None:
+    if settled:
+        counts.settled += 1
+    elif row.external_id is None:
         counts.created += 1
     else:
         counts.updated += 1

@@ -15,6 +15,8 @@ class SystemCounts:
     updated: int = 0
     dead_lettered: int = 0
     conflicts: int = 0
+    settled: int = 0
+    """Writes an interrupted run sent, found applied by this one."""
     api_calls: int = 0
 
 
