@@ -4,6 +4,7 @@ run record."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.contract import ContactConnector
@@ -40,6 +42,7 @@ class SyncContext:
 
 
 LEASE = "sync"
+log = logging.getLogger("baton.sync")
 
 
 def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
@@ -106,10 +109,14 @@ async def heartbeat(ctx: SyncContext) -> None:
     interval = min(60.0, ctx.lease_timeout.total_seconds() / 4)
     while True:
         await asyncio.sleep(interval)
-        with ctx.db.session() as s:
-            if not repo.renew_lease(s, LEASE, ctx.run_id):
-                return  # the next page or batch raises LeaseLost
-            s.commit()
+        try:
+            with ctx.db.session() as s:
+                if not repo.renew_lease(s, LEASE, ctx.run_id):
+                    return  # the next page or batch raises LeaseLost
+                s.commit()
+        except SQLAlchemyError as exc:
+            # A busy database now is no reason to stop renewing; say so and go on.
+            log.warning("run %s could not renew its lease: %s", ctx.run_id, exc)
 
 
 def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:

@@ -15,6 +15,7 @@ from flows.context import SyncContext, keep_lease
 from flows.planning import plan_contacts, shadow_of
 from mapping.errors import FieldRejected
 from mapping.merge import merge_incoming
+from mapping.plan import UNREAD
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD
 from mapping.translate import same_vendor_value, to_canonical, translate_record
 from state import repository as repo
@@ -113,7 +114,11 @@ def _apply_record(
         work.change_email(contact, email)
 
     translation = translate_record(ctx.config, system, record.fields)
-    unread = {ctx.config.fields[r.field].bindings[system].field for r in translation.rejected}
+    # Only a copy that carries a field can take it off the unread list (a replay
+    # brings just the identity and the failed field).
+    previous = set((shadow or {}).get(UNREAD) or ())
+    failed = {ctx.config.fields[r.field].bindings[system].field for r in translation.rejected}
+    unread = (previous - set(record.fields)) | failed
     for rejected in translation.rejected:
         _dead_letter_pull(
             ctx, s, system, record, str(rejected), rejected.field, contact_id=contact.id

@@ -207,3 +207,40 @@ def test_a_value_baton_could_not_read_is_not_written_over(
     letters = [row for row in open_letters(settings) if row[2] == "lead_source"]
     results = _replay(settings, [row[0] for row in letters])
     assert {r.detail for r in results} == {"record applied"}
+
+
+def test_replaying_one_field_keeps_the_others_unwritten(
+    settings: Settings, vendors: Vendors, tmp_path
+) -> None:
+    quiet = settings.model_copy(update={"sync_overlap_seconds": 0})
+    crm_ids = {
+        c["properties"]["email"].strip().lower(): c["id"]
+        for c in vendors.hubspot_contacts(["email"])
+        if c["properties"].get("email")
+    }
+    member = next(m for m in vendors.members() if m["email_address"].strip().lower() in crm_ids)
+    with vendors.mailchimp as mc:
+        mc.patch(
+            f"/lists/{vendors.config.list_id}/members/{member['id']}",
+            json={"merge_fields": {"SERVICE": "Weird", "SOURCE": "Weird2"}},
+        ).raise_for_status()
+    with vendors.hubspot as hs:
+        hs.patch(
+            f"/crm/v3/objects/contacts/{crm_ids[member['email_address'].strip().lower()]}",
+            json={"properties": {"service_line": "cardiology", "lead_source": "event"}},
+        ).raise_for_status()
+    time.sleep(1.1)
+    asyncio.run(_sync(quiet))
+    time.sleep(1.1)
+    asyncio.run(_sync(quiet))  # reads back its own writes; later runs will not see the member
+    letters = {row[2]: row[0] for row in open_letters(settings) if member["id"] in row[3]}
+    assert set(letters) == {"service_line", "lead_source"}
+
+    fixed = tmp_path / "mapping.yaml"
+    fixed.write_text(DEFAULT_MAPPING.read_text().replace("oncology: Oncology", "oncology: Weird"))
+    fixed_settings = quiet.model_copy(update={"mapping_file": fixed})
+    [result] = _replay(fixed_settings, [letters["service_line"]])
+    assert result.detail == "record applied"
+    asyncio.run(_sync(fixed_settings))
+    after = next(m for m in vendors.members() if m["id"] == member["id"])
+    assert after["merge_fields"]["SOURCE"] == "Weird2"  # still unread: never written over
