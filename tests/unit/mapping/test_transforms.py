@@ -41,7 +41,7 @@ def test_phone_is_idempotent(digits: str) -> None:
     assert phone_e164(once) == once
 
 
-@given(st.emails())
+@given(st.from_regex(r"\A\s?[A-Za-z0-9._%+-]{1,20}@[A-Za-z0-9-]{1,20}(\.[A-Za-z]{2,6}){1,2}\s?\Z"))
 def test_email_is_idempotent(address: str) -> None:
     once = email(address)
     assert email(once) == once
