@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel
+
+
+class Preset(StrEnum):
+    """Which portal the sandbox plays (field definitions and the values seeded into them).
+
+    ``baton``: the properties and merge fields Baton's shipped mapping names already exist
+    (the default; most tests assume it). ``fresh``: a portal nobody has customised, with
+    HubSpot's standard contact properties and Mailchimp's default merge fields only.
+    ``customised``: custom properties and picklists that differ from Baton's defaults.
+    """
+
+    BATON = "baton"
+    FRESH = "fresh"
+    CUSTOMISED = "customised"
 
 
 class SandboxConfig(BaseModel):
@@ -11,6 +27,7 @@ class SandboxConfig(BaseModel):
     hubspot_token: str = "sandbox-hubspot-token"
     mailchimp_api_key: str = "sandbox-mailchimp-key-us1"
     list_id: str = "a1b2c3d4e5"
+    preset: Preset = Preset.BATON
     seed: int = 7
     overlap: int = 40
     hubspot_only: int = 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,12 +168,16 @@ def stage_order(stage: str) -> int:
 
 
 def validate_properties(
-    new: dict[str, Any], current: dict[str, str | None] | None
+    new: dict[str, Any],
+    current: dict[str, str | None] | None,
+    properties: Mapping[str, PropertyDef] | None = None,
 ) -> list[PropertyError]:
-    """Validate a write of ``new`` onto a record whose values are ``current`` (None = create)."""
+    """Validate a write of ``new`` onto a record whose values are ``current`` (None = create),
+    against the portal's ``properties`` (default: the standard preset's)."""
+    defined = PROPERTIES if properties is None else properties
     errors: list[PropertyError] = []
     for name, raw in new.items():
-        prop = PROPERTIES.get(name)
+        prop = defined.get(name)
         if prop is None:
             errors.append(
                 PropertyError("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', name)

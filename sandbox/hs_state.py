@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sandbox.hs_properties import PropertyError, normalise_value, validate_properties
+from sandbox.hs_properties import PROPERTIES, PropertyError, normalise_value, validate_properties
+from sandbox.hs_schema import PropertyRegistry
 from sandbox.hs_search import compile_groups, parse_sorts, sort_key
 from sandbox.records import HubContact, Owner
 from sandbox.timefmt import utcnow
@@ -44,7 +45,8 @@ def _describe(errors: list[PropertyError]) -> str:
 class HubSpotState:
     """Contacts (sorted by numeric id, ids only ever grow) plus owners."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: PropertyRegistry | None = None) -> None:
+        self.schema = schema if schema is not None else PropertyRegistry(PROPERTIES.values())
         self.contacts: dict[int, HubContact] = {}
         self.ids: list[int] = []  # ascending because ids are allocated increasingly
         self.by_email: dict[str, int] = {}
@@ -104,7 +106,7 @@ class HubSpotState:
     def create(
         self, raw: Mapping[str, Any], now: datetime | None = None
     ) -> HubContact | WriteFailure:
-        errors = validate_properties(dict(raw), None)
+        errors = validate_properties(dict(raw), None, self.schema.properties)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
         props = {k: normalise_value(k, v) for k, v in raw.items()}
@@ -126,7 +128,7 @@ class HubSpotState:
 
     def update(self, contact: HubContact, raw: Mapping[str, Any]) -> WriteFailure | bool:
         """Apply ``raw``; returns whether anything changed (or why it was refused)."""
-        errors = validate_properties(dict(raw), contact.props)
+        errors = validate_properties(dict(raw), contact.props, self.schema.properties)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
         props = {k: normalise_value(k, v) for k, v in raw.items()}

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.hs_properties import PROPERTIES
+from sandbox.hs_schema import SchemaRefusal, group_json
 from sandbox.hs_search import SearchError
 from sandbox.hs_state import WriteFailure, email_key
 from sandbox.pipeline import BadRequest, hubspot_error, hubspot_route, read_json
@@ -348,15 +348,57 @@ async def batch_archive(request: Request, store: SandboxStore) -> Response:
 
 # -- properties / owners ---------------------------------------------------
 async def list_properties(request: Request, store: SandboxStore) -> Response:
-    return JSONResponse({"results": [p.to_json() for p in PROPERTIES.values()]})
+    with store.lock:
+        props = [p.to_json() for p in store.hubspot.schema.properties.values()]
+    return JSONResponse({"results": props})
 
 
 async def get_property(request: Request, store: SandboxStore) -> Response:
     name = request.path_params["propertyName"]
-    prop = PROPERTIES.get(name)
-    if prop is None:
-        return hubspot_error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
-    return JSONResponse(prop.to_json())
+    with store.lock:
+        prop = store.hubspot.schema.properties.get(name)
+        if prop is None:
+            return hubspot_error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
+        return JSONResponse(prop.to_json())
+
+
+def _refusal(refusal: SchemaRefusal) -> JSONResponse:
+    return hubspot_error(
+        refusal.status, refusal.message, refusal.category, errors=list(refusal.errors) or None
+    )
+
+
+async def create_property(request: Request, store: SandboxStore) -> Response:
+    body = await read_json(request)
+    with store.lock:
+        outcome = store.hubspot.schema.create(body)
+    if isinstance(outcome, SchemaRefusal):
+        return _refusal(outcome)
+    return JSONResponse(outcome.to_json(), 201)
+
+
+async def patch_property(request: Request, store: SandboxStore) -> Response:
+    body = await read_json(request)
+    with store.lock:
+        outcome = store.hubspot.schema.update(request.path_params["propertyName"], body)
+    if isinstance(outcome, SchemaRefusal):
+        return _refusal(outcome)
+    return JSONResponse(outcome.to_json())
+
+
+async def list_groups(request: Request, store: SandboxStore) -> Response:
+    with store.lock:
+        groups = [group_json(n, label) for n, label in store.hubspot.schema.groups.items()]
+    return JSONResponse({"results": groups})
+
+
+async def create_group(request: Request, store: SandboxStore) -> Response:
+    body = await read_json(request)
+    with store.lock:
+        outcome = store.hubspot.schema.create_group(body)
+    if isinstance(outcome, SchemaRefusal):
+        return _refusal(outcome)
+    return JSONResponse(outcome, 201)
 
 
 async def list_owners(request: Request, store: SandboxStore) -> Response:
@@ -394,6 +436,10 @@ def routes() -> list[Route]:
         w("PATCH", BASE + "/{contactId}", patch_contact, write=True),
         w("DELETE", BASE + "/{contactId}", delete_contact, write=True),
         w("GET", "/crm/v3/properties/contacts", list_properties),
+        w("POST", "/crm/v3/properties/contacts", create_property, write=True),
+        w("GET", "/crm/v3/properties/contacts/groups", list_groups),
+        w("POST", "/crm/v3/properties/contacts/groups", create_group, write=True),
         w("GET", "/crm/v3/properties/contacts/{propertyName}", get_property),
+        w("PATCH", "/crm/v3/properties/contacts/{propertyName}", patch_property, write=True),
         w("GET", "/crm/v3/owners", list_owners),
     ]

@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.mc_fields import MergeFieldRefused
 from sandbox.mc_state import McError
 from sandbox.pipeline import BadRequest, mailchimp_error, mailchimp_route
-from sandbox.records import MERGE_FIELDS, McMember, merge_field_json
+from sandbox.records import McMember
 from sandbox.store import SandboxStore
 from sandbox.timefmt import parse_iso
 
@@ -41,7 +42,9 @@ def _member_missing() -> JSONResponse:
 
 
 def _render(store: SandboxStore, member: McMember) -> dict[str, Any]:
-    return member.to_json(store.config.list_id, store.mailchimp.tag_ids)
+    return member.to_json(
+        store.config.list_id, store.mailchimp.tag_ids, store.mailchimp.fields.tags
+    )
 
 
 def _body(raw: Any) -> dict[str, Any]:
@@ -317,10 +320,20 @@ def list_merge_fields(request: Request, store: SandboxStore, payload: Any) -> Re
     missing = _list_missing(request, store)
     if missing is not None:
         return missing
-    list_id = store.config.list_id
-    fields = [merge_field_json(i, list_id) for i in range(len(MERGE_FIELDS))]
-    body = {"merge_fields": fields, "list_id": list_id, "total_items": len(fields)}
     q = request.query_params
+    count = _int(q.get("count"), 10, "count")
+    offset = _int(q.get("offset"), 0, "offset")
+    if count < 0 or count > COUNT_MAX:
+        raise BadRequest(f"count must be between 0 and {COUNT_MAX}.")
+    if offset < 0:
+        raise BadRequest("offset must not be negative.")
+    if q.get("fields") and q.get("exclude_fields"):
+        raise BadRequest("fields and exclude_fields are mutually exclusive.")
+    list_id = store.config.list_id
+    with store.lock:
+        every = list(store.mailchimp.fields.fields.values())
+        fields = [f.to_json(list_id) for f in every[offset : offset + count]]
+    body = {"merge_fields": fields, "list_id": list_id, "total_items": len(every)}
     return JSONResponse(trim_fields(body, q.get("fields"), q.get("exclude_fields")))
 
 
@@ -328,11 +341,49 @@ def get_merge_field(request: Request, store: SandboxStore, payload: Any) -> Resp
     missing = _list_missing(request, store)
     if missing is not None:
         return missing
-    raw = request.path_params["merge_id"]
-    index = int(raw) - 1 if raw.isdigit() else -1
-    if not 0 <= index < len(MERGE_FIELDS):
-        return _member_missing()
-    return JSONResponse(merge_field_json(index, store.config.list_id))
+    with store.lock:
+        field = store.mailchimp.fields.by_id(request.path_params["merge_id"])
+        if field is None:
+            return _member_missing()
+        return JSONResponse(field.to_json(store.config.list_id))
+
+
+def _refused(exc: MergeFieldRefused) -> JSONResponse:
+    return mailchimp_error(
+        exc.status,
+        "Invalid Resource",
+        exc.detail,
+        errors=[{"field": exc.field, "message": exc.detail}] if exc.field else None,
+    )
+
+
+def create_merge_field(request: Request, store: SandboxStore, payload: Any) -> Response:
+    missing = _list_missing(request, store)
+    if missing is not None:
+        return missing
+    body = _body(payload)
+    with store.lock:
+        try:
+            field = store.mailchimp.fields.create(body)
+        except MergeFieldRefused as exc:
+            return _refused(exc)
+        return JSONResponse(field.to_json(store.config.list_id))
+
+
+def patch_merge_field(request: Request, store: SandboxStore, payload: Any) -> Response:
+    missing = _list_missing(request, store)
+    if missing is not None:
+        return missing
+    body = _body(payload)
+    with store.lock:
+        field = store.mailchimp.fields.by_id(request.path_params["merge_id"])
+        if field is None:
+            return _member_missing()
+        try:
+            field = store.mailchimp.fields.update(field, body)
+        except MergeFieldRefused as exc:
+            return _refused(exc)
+        return JSONResponse(field.to_json(store.config.list_id))
 
 
 def get_tags(request: Request, store: SandboxStore, payload: Any) -> Response:
@@ -373,7 +424,9 @@ def routes() -> list[Route]:
         w("GET", LIST + "/members", list_members),
         w("POST", LIST + "/members", create_member, write=True),
         w("GET", LIST + "/merge-fields", list_merge_fields),
+        w("POST", LIST + "/merge-fields", create_merge_field, write=True),
         w("GET", LIST + "/merge-fields/{merge_id}", get_merge_field),
+        w("PATCH", LIST + "/merge-fields/{merge_id}", patch_merge_field, write=True),
         w("GET", MEMBER + "/tags", get_tags),
         w("POST", MEMBER + "/tags", post_tags, write=True),
         w("GET", MEMBER, get_member),

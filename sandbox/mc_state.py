@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.hs_properties import is_valid_email
-from sandbox.records import MERGE_TAGS, McMember, subscriber_hash
+from sandbox.mc_fields import MergeFieldRegistry
+from sandbox.presets import BATON_MERGE_FIELDS
+from sandbox.records import McMember, subscriber_hash
 from sandbox.timefmt import utcnow
 
 WRITABLE_STATUSES = frozenset({"subscribed", "unsubscribed", "cleaned", "pending", "transactional"})
@@ -39,7 +41,7 @@ def invalid_email(email: str) -> McError:
     )
 
 
-def _check_fields(body: Mapping[str, Any]) -> None:
+def _check_fields(body: Mapping[str, Any], fields: MergeFieldRegistry) -> None:
     """Validate status and merge fields common to every member write."""
     for key in ("status", "status_if_new"):
         value = body.get(key)
@@ -68,23 +70,17 @@ def _check_fields(body: Mapping[str, Any]) -> None:
             "merge_fields must be an object.",
             [{"field": "merge_fields", "message": "Schema describes object"}],
         )
-    unknown = [tag for tag in merge if tag not in MERGE_TAGS]
-    if unknown:
-        raise McError(
-            400,
-            "Invalid Resource",
-            "Your merge fields were invalid.",
-            [
-                {"field": tag, "message": f"Merge field {tag} does not exist on this list."}
-                for tag in unknown
-            ],
-        )
+    problems = [(tag, fields.value_problem(tag, value)) for tag, value in merge.items()]
+    invalid = [{"field": tag, "message": message} for tag, message in problems if message]
+    if invalid:
+        raise McError(400, "Invalid Resource", "Your merge fields were invalid.", invalid)
 
 
 class MailchimpState:
     """One audience's members plus the tag catalogue."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: MergeFieldRegistry | None = None) -> None:
+        self.fields = fields if fields is not None else MergeFieldRegistry(BATON_MERGE_FIELDS)
         self.members: dict[str, McMember] = {}
         self.tag_ids: dict[str, int] = {}
         self.next_web_id = 500001
@@ -138,7 +134,7 @@ class MailchimpState:
     def create(self, body: Mapping[str, Any], allow_if_new: bool = False) -> McMember:
         """Add a new member (or revive an archived one); raises McError."""
         email = _required_email(body)
-        _check_fields(body)
+        _check_fields(body, self.fields)
         status = body.get("status") or (body.get("status_if_new") if allow_if_new else None)
         if not status:
             raise McError(
@@ -180,7 +176,7 @@ class MailchimpState:
                     "Invalid Resource",
                     "The email address in the body does not match the member.",
                 )
-        _check_fields(body)
+        _check_fields(body, self.fields)
         changed = False
         status = body.get("status")
         if status is not None and status != member.status:

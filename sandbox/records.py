@@ -72,36 +72,6 @@ class Owner:
         }
 
 
-MERGE_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("FNAME", "First Name", "text"),
-    ("LNAME", "Last Name", "text"),
-    ("PHONE", "Phone Number", "phone"),
-    ("COMPANY", "Company", "text"),
-    ("JOBTITLE", "Job Title", "text"),
-    ("SERVICE", "Service Line", "text"),
-    ("SOURCE", "Lead Source", "text"),
-    ("STAGE", "Lifecycle Stage", "text"),
-)
-MERGE_TAGS = frozenset(tag for tag, _, _ in MERGE_FIELDS)
-
-
-def merge_field_json(index: int, list_id: str) -> dict[str, Any]:
-    tag, name, kind = MERGE_FIELDS[index]
-    return {
-        "merge_id": index + 1,
-        "tag": tag,
-        "name": name,
-        "type": kind,
-        "required": False,
-        "default_value": "",
-        "public": index < 3,
-        "display_order": index + 1,
-        "options": {"phone_format": "US"} if kind == "phone" else {},
-        "help_text": "",
-        "list_id": list_id,
-    }
-
-
 @dataclass
 class McMember:
     """A Mailchimp-style list member."""
@@ -124,7 +94,10 @@ class McMember:
     def id(self) -> str:
         return subscriber_hash(self.email)
 
-    def to_json(self, list_id: str, tag_ids: dict[str, int]) -> dict[str, Any]:
+    def to_json(
+        self, list_id: str, tag_ids: dict[str, int], merge_tags: Iterable[str]
+    ) -> dict[str, Any]:
+        """The member as the API shows it; ``merge_tags`` are the audience's merge fields."""
         digest = self.id
         full = " ".join(
             p for p in (self.merge_fields.get("FNAME", ""), self.merge_fields.get("LNAME", "")) if p
@@ -138,7 +111,7 @@ class McMember:
             "web_id": self.web_id,
             "email_type": self.email_type,
             "status": self.status,
-            "merge_fields": {tag: self.merge_fields.get(tag, "") for tag, _, _ in MERGE_FIELDS},
+            "merge_fields": {tag: self.merge_fields.get(tag, "") for tag in merge_tags},
             "stats": {"avg_open_rate": self.avg_open_rate, "avg_click_rate": self.avg_click_rate},
             "ip_signup": "",
             "timestamp_signup": mailchimp_iso(self.timestamp_signup),

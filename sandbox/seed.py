@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sandbox.config import SandboxConfig
-from sandbox.hs_properties import LEAD_SOURCES, SERVICE_LINES
+from sandbox.presets import PortalPreset, portal
 from sandbox.records import HubContact, McMember, Owner
 from sandbox.timefmt import utcnow
 
@@ -191,6 +191,7 @@ class SeedData:
 
 class _Generator:
     def __init__(self, config: SandboxConfig, now: datetime) -> None:
+        self.portal: PortalPreset = portal(config.preset)
         self.rng = random.Random(config.seed)
         self.now = now
         self.used: set[str] = set()
@@ -220,8 +221,8 @@ class _Generator:
             rng.choice(JOB_TITLES),
             rng.choice(AREA_CODES),
             f"{rng.randrange(100, 200):04d}"[-4:],
-            rng.choice(list(SERVICE_LINES)),
-            rng.choice(list(LEAD_SOURCES)),
+            rng.choice(list(self.portal.service_lines)),
+            rng.choice(list(self.portal.lead_sources)),
             rng.choices(self.stages, self.weights)[0],
         )
 
@@ -269,7 +270,10 @@ def _hub_props(
         "lead_source": p.source if rng.random() < 0.8 else None,
         "hubspot_owner_id": str(rng.choice(owners).id) if rng.random() < 0.3 else None,
     }
-    return props
+    # A portal without a property holds no value for it (the draws above still happen, so
+    # every preset sees the same people).
+    names = {p.name for p in gen.portal.properties}
+    return {k: v for k, v in props.items() if k in names}
 
 
 def _vary_case(gen: _Generator, email: str) -> str:
@@ -294,10 +298,12 @@ def _member(gen: _Generator, p: Person, email: str, status: str, web_id: int) ->
         "PHONE": gen.mc_phone(p) if rng.random() < 0.6 else "",
         "COMPANY": p.company if rng.random() < 0.8 else "",
         "JOBTITLE": p.jobtitle if rng.random() < 0.5 else "",
-        "SERVICE": SERVICE_LINES[p.service] if rng.random() < 0.7 else "",
-        "SOURCE": LEAD_SOURCES[p.source] if rng.random() < 0.5 else "",
+        "SERVICE": gen.portal.service_lines[p.service] if rng.random() < 0.7 else "",
+        "SOURCE": gen.portal.lead_sources[p.source] if rng.random() < 0.5 else "",
         "STAGE": "",
     }
+    tags = [f.tag for f in gen.portal.merge_fields]
+    merge = {tag: merge.get(tag, "") for tag in tags}
     member = McMember(
         email=email,
         status=status,
@@ -378,6 +384,6 @@ def build_seed(config: SandboxConfig, now: datetime | None = None) -> SeedData:
         for index, (p, email, status) in enumerate(mc_rows)
     ]
     for member, (p, _, _) in zip(members, mc_rows, strict=True):
-        if gen.rng.random() < 0.4:
+        if gen.rng.random() < 0.4 and "STAGE" in member.merge_fields:
             member.merge_fields["STAGE"] = p.stage
     return SeedData(contacts, members, owners)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sandbox.config import SandboxConfig
 from sandbox.hs_state import HubSpotState
 from sandbox.mc_state import MailchimpState
+from sandbox.presets import portal
 from sandbox.seed import build_seed
 
 
@@ -77,11 +78,12 @@ class SandboxStore:
         with self.lock:
             self.config = config
             seed = build_seed(config)
-            self.hubspot = HubSpotState()
+            preset = portal(config.preset)
+            self.hubspot = HubSpotState(preset.property_registry())
             for contact in seed.contacts:
                 self.hubspot.add_seeded(contact)
             self.hubspot.owners = seed.owners
-            self.mailchimp = MailchimpState()
+            self.mailchimp = MailchimpState(preset.merge_field_registry())
             for member in seed.members:
                 self.mailchimp.add_seeded(member)
             self.hs_burst = RollingLimiter(config.hubspot_burst, 10.0)
