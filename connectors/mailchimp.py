@@ -19,9 +19,9 @@ import httpx
 
 from connectors.batching import chunked, complete, send_bisecting
 from connectors.contract import Page, RawRecord, RecordFailure, WriteOp, WriteOutcome, flatten
-from connectors.contract import unflatten as unflatten_fields
 from connectors.errors import ConfigurationError, RequestRejected
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
+from connectors.mailchimp_members import StatusRefused, member_body
 from connectors.pacing import ConcurrencyCap
 from connectors.timestamps import EPOCH, iso_offset, parse_timestamp
 
@@ -41,6 +41,9 @@ _PAGE_FIELDS = ",".join([*(f"members.{f}" for f in MEMBER_FIELDS), "total_items"
 
 # Category of the error `check()` raises when the audience does not exist.
 LIST_NOT_FOUND = "LIST_NOT_FOUND"
+# Category of a write refused before sending: it would move a member's status
+# other than by withdrawal.
+STATUS_REFUSED = "STATUS_REFUSED"
 
 
 def subscriber_hash(email: str) -> str:
@@ -213,9 +216,22 @@ class MailchimpClient(ApiClient):
     async def _subscribe(
         self, ops: Sequence[WriteOp], *, update_existing: bool
     ) -> list[WriteOutcome]:
-        # `status` only goes out when the caller put it in the fields: the
-        # consent decision belongs to the sync layer, not the transport.
-        members = [{**unflatten_fields(op.fields), "email_address": op.email} for op in ops]
+        # Every member carries status_if_new; status only for a withdrawal
+        # (see connectors.mailchimp_members). A write that would move an
+        # existing member's status any other way fails here, unsent.
+        found: dict[str, WriteOutcome] = {}
+        members: list[dict[str, Any]] = []
+        sent: list[WriteOp] = []
+        for op in ops:
+            try:
+                members.append(member_body(op.email, op.fields, existing=update_existing))
+            except StatusRefused as exc:
+                failure = RecordFailure(message=str(exc), category=STATUS_REFUSED, field="status")
+                found[op.key] = WriteOutcome(key=op.key, failure=failure)
+                continue
+            sent.append(op)
+        if not sent:
+            return complete(ops, found)
         response = await self.request(
             "POST",
             f"/lists/{self.list_id}",
@@ -226,16 +242,15 @@ class MailchimpClient(ApiClient):
         data = data if isinstance(data, dict) else {}
         request_id = response.headers.get("X-Request-Id")
         by_email: dict[str, list[WriteOp]] = {}
-        for op in ops:
+        for op in sent:
             by_email.setdefault(op.email.strip().lower(), []).append(op)
-        found: dict[str, WriteOutcome] = {}
         for member in [*(data.get("new_members") or []), *(data.get("updated_members") or [])]:
             record = self._record(member)
             for op in by_email.get((record.email or "").strip().lower(), []):
                 found[op.key] = WriteOutcome(key=op.key, record=record)
         for error in data.get("errors") or []:
             failure = RecordFailure(
-                message=str(error.get("error") or error.get("field_message") or "rejected"),
+                message=_error_text(error),
                 category=error.get("error_code"),
                 field=error.get("field") or None,
                 request_id=request_id,
@@ -278,6 +293,15 @@ class MailchimpClient(ApiClient):
             modified_at=parse_timestamp(data.get("last_changed")) or EPOCH,
             fields=flatten(data),
         )
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    """A batch error entry as one line: the error, then the field and its message."""
+    text = str(error.get("error") or "rejected")
+    field, message = error.get("field"), error.get("field_message")
+    if field and message:
+        return f"{text} ({field}: {message})"
+    return text
 
 
 def _is_json(response: httpx.Response) -> bool:

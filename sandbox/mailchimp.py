@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.mc_batch import batch_subscribe
 from sandbox.mc_fields import MergeFieldRefused
 from sandbox.mc_state import McError
 from sandbox.pipeline import BadRequest, mailchimp_error, mailchimp_route
@@ -21,7 +22,6 @@ from sandbox.timefmt import parse_iso
 LIST = "/3.0/lists/{list_id}"
 MEMBER = LIST + "/members/{subscriber_hash}"
 COUNT_MAX = 1000
-BATCH_MAX = 500
 SORT_FIELDS = frozenset({"timestamp_opt", "timestamp_signup", "last_changed"})
 
 
@@ -176,12 +176,8 @@ def create_member(request: Request, store: SandboxStore, payload: Any) -> Respon
                 "list members.",
             )
         try:
-            if existing is not None:
-                del store.mailchimp.members[existing.id]  # re-adding an archived member
-            member = store.mailchimp.create(body)
+            member = store.mailchimp.add(body)
         except McError as exc:
-            if existing is not None:
-                store.mailchimp.members[existing.id] = existing
             return _error(exc)
         store.stats.record_write("mailchimp", member.id)
         return JSONResponse(_render(store, member))
@@ -211,7 +207,7 @@ def patch_member(request: Request, store: SandboxStore, payload: Any) -> Respons
         if member is None:
             return _member_missing()
         try:
-            store.mailchimp.update(member, body)
+            store.mailchimp.patch(member, body)
         except McError as exc:
             return _error(exc)
         store.stats.record_write("mailchimp", member.id)
@@ -229,91 +225,6 @@ def delete_member(request: Request, store: SandboxStore, payload: Any) -> Respon
         store.mailchimp.archive(member)
         store.stats.record_write("mailchimp", member.id)
     return Response(status_code=204)
-
-
-def _batch_one(
-    store: SandboxStore, item: dict[str, Any], update_existing: bool
-) -> tuple[str, McMember]:
-    """Apply one batch-subscribe entry; returns ("new"|"updated", member) or raises McError."""
-    email = str(item.get("email_address") or "").strip()
-    existing = store.mailchimp.get(email) if email else None
-    if existing is not None and existing.status != "archived":
-        if not update_existing:
-            raise McError(
-                400,
-                "Member Exists",
-                f"{email} is already a list member, do you "
-                "want to update? please provide update_existing:true in the request "
-                "body",
-                code="ERROR_CONTACT_EXISTS",
-            )
-        store.mailchimp.update(
-            existing,
-            {k: v for k, v in item.items() if k in ("status", "merge_fields", "email_type")},
-        )
-        return "updated", existing
-    if not item.get("status"):
-        raise McError(
-            400,
-            "Invalid Resource",
-            "status is required",
-            [{"field": "status", "message": "status is required"}],
-        )
-    if existing is not None:
-        del store.mailchimp.members[existing.id]
-    try:
-        return "new", store.mailchimp.create(item)
-    except McError:
-        if existing is not None:
-            store.mailchimp.members[existing.id] = existing
-        raise
-
-
-def batch_subscribe(request: Request, store: SandboxStore, payload: Any) -> Response:
-    missing = _list_missing(request, store)
-    if missing is not None:
-        return missing
-    body = _body(payload)
-    members = body.get("members")
-    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
-        raise BadRequest("members must be an array of objects.")
-    if len(members) > BATCH_MAX:
-        raise BadRequest(f"You may only submit up to {BATCH_MAX} members per request.")
-    update_existing = bool(body.get("update_existing", False))
-    created: list[dict[str, Any]] = []
-    updated: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    with store.lock:
-        for item in members:
-            try:
-                kind, member = _batch_one(store, item, update_existing)
-            except McError as exc:
-                field = exc.errors[0]["field"] if exc.errors else ""
-                message = exc.errors[0]["message"] if exc.errors else ""
-                errors.append(
-                    {
-                        "email_address": str(item.get("email_address") or ""),
-                        "error": exc.detail
-                        if exc.title != "Member In Compliance State"
-                        else f"{exc.title}: {exc.detail}",
-                        "error_code": exc.code,
-                        "field": field,
-                        "field_message": message,
-                    }
-                )
-                continue
-            store.stats.record_write("mailchimp", member.id)
-            (created if kind == "new" else updated).append(_render(store, member))
-    return JSONResponse(
-        {
-            "new_members": created,
-            "updated_members": updated,
-            "errors": errors,
-            "total_created": len(created),
-            "total_updated": len(updated),
-            "error_count": len(errors),
-        }
-    )
 
 
 def list_merge_fields(request: Request, store: SandboxStore, payload: Any) -> Response:

@@ -6,30 +6,29 @@ Callers hold the store lock; nothing here locks on its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sandbox.hs_properties import is_valid_email
 from sandbox.mc_fields import MergeFieldRegistry
+from sandbox.mc_rules import (
+    ARCHIVED,
+    PATCH_STATUSES,
+    WRITABLE_STATUSES,
+    McError,
+    blank,
+    check_statuses,
+    check_transition,
+    invalid,
+    standing,
+)
 from sandbox.presets import BATON_MERGE_FIELDS
 from sandbox.records import McMember, subscriber_hash
 from sandbox.timefmt import utcnow
 
-WRITABLE_STATUSES = frozenset({"subscribed", "unsubscribed", "cleaned", "pending", "transactional"})
-COMPLIANCE_STATUSES = frozenset({"unsubscribed", "cleaned"})
-OPT_IN_STATUSES = frozenset({"subscribed", "pending"})
-
-
-@dataclass
-class McError(Exception):
-    """A refused member write, rendered as problem+json (or a batch ``errors`` entry)."""
-
-    status: int
-    title: str
-    detail: str
-    errors: list[dict[str, str]] = field(default_factory=list)
-    code: str = "ERROR_GENERIC"
+__all__ = ["MailchimpState", "McError", "invalid_email"]
+# Member keys a batch-subscribe entry may change on an existing member.
+BATCH_UPDATE_KEYS = ("status", "merge_fields", "email_type")
 
 
 def invalid_email(email: str) -> McError:
@@ -39,41 +38,6 @@ def invalid_email(email: str) -> McError:
         f"{email} looks fake or invalid, please enter a real email address.",
         [{"field": "email_address", "message": "This value is not a valid email address."}],
     )
-
-
-def _check_fields(body: Mapping[str, Any], fields: MergeFieldRegistry) -> None:
-    """Validate status and merge fields common to every member write."""
-    for key in ("status", "status_if_new"):
-        value = body.get(key)
-        if value is not None and value not in WRITABLE_STATUSES:
-            raise McError(
-                400,
-                "Invalid Resource",
-                "The resource submitted could not be validated. For field-specific details, "
-                "see the 'errors' array.",
-                [
-                    {
-                        "field": key,
-                        "message": "Data presented is not one of the accepted values: "
-                        + ", ".join(sorted(WRITABLE_STATUSES))
-                        + ".",
-                    }
-                ],
-            )
-    merge = body.get("merge_fields")
-    if merge is None:
-        return
-    if not isinstance(merge, dict):
-        raise McError(
-            400,
-            "Invalid Resource",
-            "merge_fields must be an object.",
-            [{"field": "merge_fields", "message": "Schema describes object"}],
-        )
-    problems = [(tag, fields.value_problem(tag, value)) for tag, value in merge.items()]
-    invalid = [{"field": tag, "message": message} for tag, message in problems if message]
-    if invalid:
-        raise McError(400, "Invalid Resource", "Your merge fields were invalid.", invalid)
 
 
 class MailchimpState:
@@ -115,7 +79,7 @@ class MailchimpState:
     ) -> list[McMember]:
         out = []
         for member in self.members.values():
-            if status is None and member.status == "archived":
+            if status is None and member.status == ARCHIVED:
                 continue  # archived members show only when asked for explicitly
             if status is not None and member.status != status:
                 continue
@@ -131,22 +95,74 @@ class MailchimpState:
         return out
 
     # -- writes ----------------------------------------------------------
-    def create(self, body: Mapping[str, Any], allow_if_new: bool = False) -> McMember:
-        """Add a new member (or revive an archived one); raises McError."""
+    def add(self, body: Mapping[str, Any]) -> McMember:
+        """``POST /members``: a new member (or an archived one re-added); raises McError."""
         email = _required_email(body)
-        _check_fields(body, self.fields)
-        status = body.get("status") or (body.get("status_if_new") if allow_if_new else None)
-        if not status:
+        check_statuses(body, ("status",), WRITABLE_STATUSES)
+        if "status" not in body:
+            raise blank("status")
+        return self._insert(email, str(body["status"]), body)
+
+    def upsert(self, key: str, body: Mapping[str, Any]) -> tuple[McMember, bool]:
+        """``PUT /members/{hash}``; returns (member, created); raises McError.
+
+        The schema requires ``status_if_new`` on every PUT; it only applies when
+        the member is new, while ``status`` changes an existing member.
+        """
+        email = _required_email(body)
+        if subscriber_hash(email) != self.key_for(key):
             raise McError(
                 400,
                 "Invalid Resource",
-                "status is required",
-                [{"field": "status", "message": "This value should not be blank."}],
+                "The subscriber hash in the path does not match the email address.",
             )
+        check_statuses(body, ("status", "status_if_new"), WRITABLE_STATUSES)
+        if "status_if_new" not in body:
+            raise blank("status_if_new")
+        existing = self.members.get(subscriber_hash(email))
+        if existing is None or existing.status == ARCHIVED:
+            status = body.get("status") or body["status_if_new"]
+            return self._insert(email, str(status), body), True
+        self.update(existing, {k: v for k, v in body.items() if k != "status_if_new"})
+        return existing, False
+
+    def patch(self, member: McMember, body: Mapping[str, Any]) -> bool:
+        """``PATCH /members/{hash}``; returns whether anything changed; raises McError."""
+        check_statuses(body, ("status",), PATCH_STATUSES)
+        return self.update(member, body)
+
+    def subscribe_one(
+        self, item: Mapping[str, Any], update_existing: bool
+    ) -> tuple[bool, McMember]:
+        """One batch-subscribe member (statuses already checked); returns (created, member)."""
+        if "status" not in item and "status_if_new" not in item:
+            raise blank("status")
+        email = _required_email(item)
+        existing = self.get(email)
+        if existing is None or existing.status == ARCHIVED:
+            status = item.get("status") or item["status_if_new"]
+            return True, self._insert(email, str(status), item)
+        if not update_existing:
+            raise McError(
+                400,
+                "Member Exists",
+                f"{email} is already a list member, do you want to update? please provide "
+                "update_existing:true in the request body",
+                code="ERROR_CONTACT_EXISTS",
+            )
+        self.update(existing, {k: v for k, v in item.items() if k in BATCH_UPDATE_KEYS})
+        return False, existing
+
+    def _insert(self, email: str, status: str, body: Mapping[str, Any]) -> McMember:
+        """Create a member with `status`, replacing an archived one of the same address."""
+        self._check_merge(body)
+        previous = self.members.get(subscriber_hash(email))
+        if previous is not None:
+            check_transition(email, standing(previous.status, previous.archived_from), status)
         now = utcnow()
         member = McMember(
             email=email,
-            status=str(status),
+            status=status,
             merge_fields={k: str(v) for k, v in (body.get("merge_fields") or {}).items()},
             timestamp_signup=now,
             timestamp_opt=now,
@@ -163,8 +179,19 @@ class MailchimpState:
         self.members[member.id] = member
         return member
 
+    def _check_merge(self, body: Mapping[str, Any]) -> None:
+        merge = body.get("merge_fields")
+        if merge is None:
+            return
+        if not isinstance(merge, dict):
+            raise invalid([{"field": "merge_fields", "message": "Schema describes object"}])
+        found = [(tag, self.fields.value_problem(tag, value)) for tag, value in merge.items()]
+        problems = [{"field": tag, "message": message} for tag, message in found if message]
+        if problems:
+            raise McError(400, "Invalid Resource", "Your merge fields were invalid.", problems)
+
     def update(self, member: McMember, body: Mapping[str, Any]) -> bool:
-        """Apply given fields; returns whether anything changed; raises McError."""
+        """Apply given fields (statuses already checked); returns whether anything changed."""
         email = body.get("email_address")
         if email is not None:
             email = str(email).strip()
@@ -176,18 +203,13 @@ class MailchimpState:
                     "Invalid Resource",
                     "The email address in the body does not match the member.",
                 )
-        _check_fields(body, self.fields)
+        self._check_merge(body)
         changed = False
         status = body.get("status")
         if status is not None and status != member.status:
-            if member.status in COMPLIANCE_STATUSES and status in OPT_IN_STATUSES:
-                raise McError(
-                    400,
-                    "Member In Compliance State",
-                    f"{member.email} is already a list member in compliance state due to "
-                    "unsubscribe, bounce, or compliance review and cannot be subscribed.",
-                )
+            check_transition(member.email, standing(member.status, member.archived_from), status)
             member.status = str(status)
+            member.archived_from = ""
             if status == "subscribed":
                 member.timestamp_opt = utcnow()
             changed = True
@@ -204,25 +226,9 @@ class MailchimpState:
             member.last_changed = max(utcnow(), member.last_changed)
         return changed
 
-    def upsert(self, key: str, body: Mapping[str, Any]) -> tuple[McMember, bool]:
-        """PUT semantics; returns (member, created)."""
-        email = _required_email(body)
-        if subscriber_hash(email) != self.key_for(key):
-            raise McError(
-                400,
-                "Invalid Resource",
-                "The subscriber hash in the path does not match the email address.",
-            )
-        existing = self.members.get(subscriber_hash(email))
-        if existing is None or existing.status == "archived":
-            if existing is not None:
-                del self.members[existing.id]
-            return self.create(body, allow_if_new=True), True
-        self.update(existing, {k: v for k, v in body.items() if k != "status_if_new"})
-        return existing, False
-
     def archive(self, member: McMember) -> None:
-        member.status = "archived"
+        member.archived_from = member.status
+        member.status = ARCHIVED
         member.last_changed = max(utcnow(), member.last_changed)
 
     def set_tags(self, member: McMember, tags: list[Mapping[str, Any]]) -> bool:

@@ -89,6 +89,9 @@ class McMember:
     email_type: str = "html"
     avg_open_rate: float = 0.0
     avg_click_rate: float = 0.0
+    # The status a member had when it was archived: an archived member that had
+    # unsubscribed or bounced stays in its compliance state when it is re-added.
+    archived_from: str = ""
 
     @property
     def id(self) -> str:

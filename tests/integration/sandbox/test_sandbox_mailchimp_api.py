@@ -118,9 +118,23 @@ def test_compliance_state_on_resubscribe(mailchimp: httpx.Client) -> None:
     assert response.json()["title"] == "Member In Compliance State"
     put = mailchimp.put(
         f"{MEMBERS}/{member['id']}",
-        json={"email_address": member["email_address"], "status": "pending"},
+        json={
+            "email_address": member["email_address"],
+            "status_if_new": "subscribed",
+            "status": "subscribed",
+        },
     )
     assert put.json()["title"] == "Member In Compliance State"
+    reconfirm = mailchimp.put(
+        f"{MEMBERS}/{member['id']}",
+        json={
+            "email_address": member["email_address"],
+            "status_if_new": "pending",
+            "status": "pending",
+        },
+    )
+    assert reconfirm.status_code == 200
+    assert reconfirm.json()["status"] == "pending"
 
 
 def test_batch_subscribe_reports_errors(mailchimp: httpx.Client) -> None:
@@ -130,8 +144,12 @@ def test_batch_subscribe_reports_errors(mailchimp: httpx.Client) -> None:
         "members": [
             {"email_address": "fresh@lakeviewclinic.org", "status": "subscribed"},
             {"email_address": "nostatus@lakeviewclinic.org"},
-            {"email_address": taken, "merge_fields": {"COMPANY": "Cedar Health Partners"}},
-            {"email_address": "bad@nowhere"},
+            {
+                "email_address": taken,
+                "status_if_new": "transactional",
+                "merge_fields": {"COMPANY": "Cedar Health Partners"},
+            },
+            {"email_address": "bad@nowhere", "status_if_new": "transactional"},
         ],
         "update_existing": False,
     }

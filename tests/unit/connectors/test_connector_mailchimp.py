@@ -165,7 +165,7 @@ async def test_batch_subscribe_maps_errors(
         WriteOp(
             key="a",
             email="m1@example.org",
-            fields={"merge_fields.FNAME": "M1", "status": "subscribed"},
+            fields={"merge_fields.FNAME": "M1", "status": "unsubscribed"},
             external_id=subscriber_hash("m1@example.org"),
         ),
         WriteOp(
@@ -196,10 +196,12 @@ async def test_batch_subscribe_maps_errors(
     assert body["update_existing"] is True
     assert body["members"][0] == {
         "merge_fields": {"FNAME": "M1"},
-        "status": "subscribed",
+        "status": "unsubscribed",
+        "status_if_new": "unsubscribed",
         "email_address": "m1@example.org",
     }
     assert "status" not in body["members"][1]
+    assert all(m["status_if_new"] for m in body["members"])
 
 
 @respx.mock(base_url=MC_URL)
@@ -331,3 +333,55 @@ async def test_creates_never_overwrite_an_existing_member(
     assert json.loads(route.calls[0].request.content)["update_existing"] is False
     assert outcome.failure is not None
     assert outcome.failure.category == "ERROR_CONTACT_EXISTS"
+
+
+@respx.mock(base_url=MC_URL)
+async def test_updates_send_status_only_to_withdraw(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    route = respx_mock.post("/lists/L1").mock(
+        return_value=httpx.Response(200, json={"new_members": [], "updated_members": []})
+    )
+    ops = [
+        WriteOp(key="up", email="a@example.org", fields={"status": "subscribed"}, external_id="a"),
+        WriteOp(key="blank", email="b@example.org", fields={"status": ""}, external_id="b"),
+    ]
+    outcomes = {o.key: o for o in await mailchimp.write(ops)}
+    refused = outcomes["up"].failure
+    assert refused is not None
+    assert (refused.category, refused.field) == ("STATUS_REFUSED", "status")
+    [sent] = json.loads(route.calls[0].request.content)["members"]
+    assert sent == {"email_address": "b@example.org", "status_if_new": "transactional"}
+
+
+@respx.mock(base_url=MC_URL)
+async def test_creates_carry_status_if_new_not_status(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    route = respx_mock.post("/lists/L1").mock(
+        return_value=httpx.Response(200, json={"new_members": [], "updated_members": []})
+    )
+    await mailchimp.write([WriteOp(key="n", email="n@example.org", fields={"status": "pending"})])
+    [sent] = json.loads(route.calls[0].request.content)["members"]
+    assert sent == {"email_address": "n@example.org", "status_if_new": "pending"}
+
+
+@respx.mock(base_url=MC_URL)
+async def test_batch_error_names_field(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    error = {
+        "email_address": "a@example.org",
+        "error": "Your merge fields were invalid.",
+        "error_code": "ERROR_GENERIC",
+        "field": "SERVICE",
+        "field_message": "'X' is not one of the field's choices",
+    }
+    respx_mock.post("/lists/L1").mock(return_value=httpx.Response(200, json={"errors": [error]}))
+    [outcome] = await mailchimp.write(
+        [WriteOp(key="a", email="a@example.org", fields={}, external_id="a")]
+    )
+    assert outcome.failure is not None
+    assert outcome.failure.message == (
+        "Your merge fields were invalid. (SERVICE: 'X' is not one of the field's choices)"
+    )

@@ -124,9 +124,9 @@ def test_subscriber_hash_normalises() -> None:
 
 def test_mailchimp_compliance_and_no_op_update() -> None:
     state = MailchimpState()
-    member = state.create({"email_address": "a@clinic.org", "status": "unsubscribed"})
+    member = state.add({"email_address": "a@clinic.org", "status": "unsubscribed"})
     with pytest.raises(McError) as info:
-        state.update(member, {"status": "pending"})
+        state.update(member, {"status": "subscribed"})
     assert info.value.title == "Member In Compliance State"
     before = member.last_changed
     assert state.update(member, {"merge_fields": {}}) is False
