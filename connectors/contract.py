@@ -120,6 +120,10 @@ class ContactConnector(Protocol):
     async def field_names(self) -> set[str]:
         """The vendor field paths this account has, for checking a mapping against."""
 
+    async def read_only_fields(self) -> set[str]:
+        """Vendor fields nobody may write (those the connector writes through another
+        channel excluded), for refusing a mapping that pushes to one."""
+
     async def aclose(self) -> None:
         """Close the underlying HTTP client."""
 

@@ -11,7 +11,8 @@ back to its op and a replay after a crash cannot create duplicates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from connectors.contract import (
     WriteOutcome,
 )
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
+from connectors.hubspot_consent import CONSENT_PROPERTY, WITHDRAWN, ConsentChannel
 from connectors.pacing import RateBudget
 from connectors.timestamps import EPOCH, epoch_ms, parse_timestamp
 
@@ -59,6 +61,9 @@ class HubSpotClient(ApiClient):
         search_budget: RateBudget | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
+        subscription_id: int | None = None,
+        legal_basis: str | None = None,
+        legal_basis_explanation: str | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -70,6 +75,7 @@ class HubSpotClient(ApiClient):
         )
         self.search_budget = search_budget if search_budget is not None else RateBudget(4, 1.0)
         self.properties = list(dict.fromkeys([*properties, *_REQUIRED_PROPERTIES]))
+        self.consent = ConsentChannel(self, subscription_id, legal_basis, legal_basis_explanation)
 
     def parse_error(self, response: httpx.Response) -> ErrorInfo:
         body = _json_or_none(response)
@@ -90,6 +96,17 @@ class HubSpotClient(ApiClient):
 
     async def check(self) -> None:
         await self.request("GET", f"{PROPERTIES}/email", template=f"{PROPERTIES}/{{name}}")
+        if CONSENT_PROPERTY in self.properties:
+            await self.consent.subscription_id()  # the portal must have the subscription
+
+    async def read_only_fields(self) -> set[str]:
+        """Properties the portal marks read-only, less those written through another
+        channel (the opt-out goes through communication preferences)."""
+        return {
+            str(p["name"])
+            for p in await self.list_properties()
+            if (p.get("modificationMetadata") or {}).get("readOnlyValue") and p.get("name")
+        } - {CONSENT_PROPERTY}
 
     async def field_names(self) -> set[str]:
         """Contact properties that exist in the portal."""
@@ -139,6 +156,43 @@ class HubSpotClient(ApiClient):
     # -- write ----------------------------------------------------------------
 
     async def write(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
+        """Properties through the objects API, then withdrawals through communication
+        preferences (the contact must exist first); an op succeeds when both parts do."""
+        withdrawing = {
+            op.key for op in ops if vendor_value(op.fields.get(CONSENT_PROPERTY)) == WITHDRAWN
+        }
+        plain = [
+            replace(op, fields={k: v for k, v in op.fields.items() if k != CONSENT_PROPERTY})
+            for op in ops
+        ]
+        outcomes = {
+            o.key: o
+            for o in await self._write_properties(
+                [
+                    op
+                    for op, original in zip(plain, ops, strict=True)
+                    if op.fields or not op.external_id or CONSENT_PROPERTY not in original.fields
+                ]
+            )
+        }
+        for op in plain:
+            if op.key not in outcomes:  # an update that only withdraws consent
+                record = RawRecord(self.system, str(op.external_id), op.email, utcnow(), {})
+                outcomes[op.key] = WriteOutcome(key=op.key, record=record)
+        targets = [op for op in plain if op.key in withdrawing and outcomes[op.key].ok]
+        refused = await self.consent.withdraw(targets)
+        result: list[WriteOutcome] = []
+        for op in ops:
+            outcome = outcomes[op.key]
+            if op.key in refused:
+                outcome = WriteOutcome(key=op.key, failure=refused[op.key])
+            elif op.key in withdrawing and outcome.record is not None:
+                fields = {**outcome.record.fields, CONSENT_PROPERTY: WITHDRAWN}
+                outcome = WriteOutcome(key=op.key, record=replace(outcome.record, fields=fields))
+            result.append(outcome)
+        return result
+
+    async def _write_properties(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
         updates = [op for op in ops if op.external_id]
         creates = [op for op in ops if not op.external_id]
         outcomes: list[WriteOutcome] = []
@@ -255,17 +309,17 @@ class HubSpotClient(ApiClient):
 
 def _properties(fields: Mapping[str, FieldValue]) -> dict[str, str]:
     """HubSpot property values are strings: `""` clears, multi-selects join with `;`."""
-    out: dict[str, str] = {}
-    for name, value in fields.items():
-        if value is None:
-            out[name] = ""
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, list):
-            out[name] = ";".join(value)
-        else:
-            out[name] = str(value)
-    return out
+    return {name: vendor_value(value) for name, value in fields.items()}
+
+
+def vendor_value(value: FieldValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    return str(value)
 
 
 def _failure(error: Mapping[str, Any], batch_request_id: str | None) -> RecordFailure:
@@ -304,6 +358,10 @@ def _ops_named(
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -146,6 +146,10 @@ class MailchimpClient(ApiClient):
         tags = {f"merge_fields.{f['tag']}" for f in await self.list_merge_fields() if f.get("tag")}
         return tags | set(MEMBER_FIELDS) - {"merge_fields"}
 
+    async def read_only_fields(self) -> set[str]:
+        """None of the member fields Baton can map is read-only."""
+        return set()
+
     async def list_merge_fields(self) -> list[dict[str, Any]]:
         fields: list[dict[str, Any]] = []
         while True:

@@ -18,6 +18,7 @@ from connectors.contract import ContactConnector, WriteOp
 from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
+from connectors.hubspot_consent import ConsentSetupError
 from connectors.mailchimp import MailchimpClient
 from flows.context import (
     SyncContext,
@@ -30,7 +31,7 @@ from flows.context import (
 from flows.pull import pull_page
 from flows.push import claim_batch, push_batch, reconcile_in_flight
 from flows.report import RunReport
-from flows.settings import Settings
+from flows.settings import Settings, SettingsProblem
 from mapping.config import MappingConfig, line_in_file, load_mapping, unknown_vendor_fields
 from mapping.errors import MappingConfigError
 from state.database import Database
@@ -60,6 +61,9 @@ def build_connectors(
             settings.hubspot_token.get_secret_value(),
             properties=config.vendor_fields("hubspot"),
             retry=retry,
+            subscription_id=settings.hubspot_subscription_id,
+            legal_basis=settings.hubspot_legal_basis,
+            legal_basis_explanation=settings.hubspot_legal_basis_explanation,
         ),
         "mailchimp": MailchimpClient(
             settings.mailchimp_base_url,
@@ -104,13 +108,31 @@ async def verify_systems(
     write that carries it; here it stops the run before anything happens.
     """
     for system, connector in connectors.items():
-        await connector.check()
+        try:
+            await connector.check()
+        except ConsentSetupError as exc:
+            raise SettingsProblem(f"BATON_HUBSPOT_{exc.setting.upper()}: {exc.message}") from None
         missing = unknown_vendor_fields(config, system, await connector.field_names())
         if missing:
             name, field = missing[0]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise MappingConfigError(
                 f"{system} has no field {field!r} (mapped for {name!r}){more}",
+                path=str(mapping_file),
+                line=line_in_file(mapping_file, ("fields", name, system)),
+            )
+        _refuse_read_only(config, system, await connector.read_only_fields(), mapping_file)
+
+
+def _refuse_read_only(
+    config: MappingConfig, system: str, read_only: set[str], mapping_file: Path
+) -> None:
+    """A mapping that pushes to a field the system will not let anyone set is an error."""
+    for name, binding in config.bound(system):
+        if binding.pushes and binding.field in read_only:
+            raise MappingConfigError(
+                f"{system} property {binding.field!r} is read-only and cannot be written "
+                f"(mapped for {name!r}); make it `direction: pull`",
                 path=str(mapping_file),
                 line=line_in_file(mapping_file, ("fields", name, system)),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,6 +11,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///.baton/baton.db"
+
+
+LegalBasis = Literal[
+    "CONSENT_WITH_NOTICE",
+    "LEGITIMATE_INTEREST_CLIENT",
+    "LEGITIMATE_INTEREST_OTHER",
+    "LEGITIMATE_INTEREST_PQL",
+    "NON_GDPR",
+    "PERFORMANCE_OF_CONTRACT",
+    "PROCESS_AND_STORE",
+]
 
 
 class SettingsProblem(Exception):
@@ -31,6 +43,14 @@ class Settings(BaseSettings):
     sync_overlap_seconds: int = Field(default=120, ge=0)
     lease_timeout_seconds: int = Field(default=600, ge=30)
     """A run that has not renewed its lease for this long is taken to be dead."""
+    hubspot_subscription_id: int | None = Field(default=None, gt=0)
+    """The HubSpot email subscription opt-outs are recorded against (default: the portal's
+    single default marketing subscription)."""
+    hubspot_legal_basis: LegalBasis | None = None
+    """Sent with every opt-out; GDPR-enabled portals require one."""
+    hubspot_legal_basis_explanation: str = (
+        "Opt-out received from the email platform and recorded by Baton"
+    )
 
     def prepare_data_dir(self) -> None:
         """Create `.baton/` for the default database; any other location must exist."""

@@ -76,3 +76,12 @@ def guard_mailchimp_status(desired: str | None, current: str | None) -> str | No
     if desired == current:
         return None
     return desired if desired in _MAILCHIMP_ALLOWED.get(current, frozenset()) else None
+
+
+def lifts_withdrawal(current: str | None, desired: str | None) -> bool:
+    """Would writing `desired` over `current` turn back an opt-out or a bounce?
+
+    Baton only ever propagates withdrawals: a person opts back in themselves, in the
+    system they opt in to, and no other system is told to resubscribe them.
+    """
+    return current in _WITHDRAWN and desired not in _WITHDRAWN

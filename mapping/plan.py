@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connectors.contract import FieldValue
-from mapping.config import MARKETING_SYSTEMS, MappingConfig
-from mapping.consent import guard_mailchimp_status
+from mapping.config import MARKETING_SYSTEMS, Binding, MappingConfig
+from mapping.consent import guard_mailchimp_status, lifts_withdrawal
 from mapping.errors import FieldRejected
 from mapping.merge import ContactState
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, Consent, FieldType
@@ -58,6 +58,12 @@ def plan_fields(
             desired=desired,
         ):
             continue
+        if (
+            spec.type is FieldType.CONSENT
+            and shadow is not None
+            and lifts_withdrawal(_canonical_or_none(name, binding, current), value)
+        ):
+            continue
         if spec.type is FieldType.CONSENT and system == "mailchimp" and binding.field == "status":
             desired = guard_mailchimp_status(
                 vendor_text(desired), None if shadow is None else vendor_text(current)
@@ -84,6 +90,13 @@ def _means(
         return to_canonical(CANONICAL_FIELDS[name], binding, binding_field_value) == value
     except FieldRejected:
         return False
+
+
+def _canonical_or_none(name: str, binding: Binding, raw: FieldValue) -> str | None:
+    try:
+        return to_canonical(CANONICAL_FIELDS[name], binding, raw)
+    except FieldRejected:
+        return None
 
 
 def write_applied(payload: Mapping[str, FieldValue], remote: Mapping[str, FieldValue]) -> bool:

@@ -37,3 +37,5 @@ class SandboxConfig(BaseModel):
     hubspot_burst: int = 100
     hubspot_search_per_second: int = 5
     mailchimp_max_connections: int = 10
+    # A GDPR-enabled HubSpot portal: subscription writes need a legal basis and its explanation.
+    hubspot_gdpr: bool = False

@@ -11,8 +11,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.config import SandboxConfig
+from sandbox.hs_state import email_key
+from sandbox.hs_subscriptions import StatusEntry, SubStatus
 from sandbox.pipeline import store_of
 from sandbox.store import Fault, Stats
+from sandbox.timefmt import utcnow
+
+_USER_SOURCE = "Unsubscribe link"
 
 
 async def _json(request: Request) -> Any:
@@ -37,6 +42,8 @@ async def get_stats(request: Request) -> Response:
             "record_writes": {
                 system: dict(counts) for system, counts in stats.record_writes.items()
             },
+            "read_only_refusals": dict(stats.read_only_refusals),
+            "consent_reversals": dict(stats.consent_reversals),
             "records": {
                 "hubspot": store.hubspot.live_count(),
                 "mailchimp": sum(
@@ -103,6 +110,31 @@ async def reset_all(request: Request) -> Response:
     return JSONResponse({"ok": True, "config": config.model_dump()})
 
 
+async def hubspot_opt_out(request: Request) -> Response:
+    """Opt an address out as its owner would, from an email's unsubscribe link: of one
+    subscription (``subscriptionId``) or, without one, of all email."""
+    try:
+        body = await _json(request)
+    except ValueError as exc:
+        return _bad(f"invalid JSON: {exc}")
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        return _bad("body needs an email (and optionally a subscriptionId)")
+    store = store_of(request)
+    key = email_key(email)
+    now = utcnow()
+    with store.lock:
+        sub_id = body.get("subscriptionId")
+        if sub_id is None:
+            store.hubspot.unsubscribe_all(key, now, _USER_SOURCE)
+        elif store.hubspot.comm.subscription(int(sub_id)) is None:
+            return _bad(f"no subscription {sub_id}")
+        else:
+            entry = StatusEntry(SubStatus.UNSUBSCRIBED, _USER_SOURCE, now)
+            store.hubspot.record_status(key, int(sub_id), entry)
+    return JSONResponse({"ok": True})
+
+
 def routes() -> list[Route]:
     return [
         Route("/_sandbox/stats", get_stats, methods=["GET"]),
@@ -110,4 +142,5 @@ def routes() -> list[Route]:
         Route("/_sandbox/faults", add_fault, methods=["POST"]),
         Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
         Route("/_sandbox/reset", reset_all, methods=["POST"]),
+        Route("/_sandbox/hubspot/opt-out", hubspot_opt_out, methods=["POST"]),
     ]

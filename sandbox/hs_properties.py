@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from sandbox.hs_subscriptions import SUBSCRIPTIONS, optout_property
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -120,7 +123,21 @@ PROPERTIES: dict[str, PropertyDef] = {
             "Unsubscribed from all email",
             "bool",
             "booleancheckbox",
+            group="emailinformation",
             options=_BOOL_OPTIONS,
+            read_only=True,
+        ),
+        *(
+            PropertyDef(
+                optout_property(sub.id),
+                f"Opted out of email: {sub.name}",
+                "bool",
+                "booleancheckbox",
+                group="emailinformation",
+                options=_BOOL_OPTIONS,
+                read_only=True,
+            )
+            for sub in SUBSCRIPTIONS
         ),
         PropertyDef("hubspot_owner_id", "Contact owner", "enumeration", "select"),
         PropertyDef(
@@ -142,6 +159,9 @@ PROPERTIES: dict[str, PropertyDef] = {
         PropertyDef("createdate", "Create Date", "datetime", "date", read_only=True),
         PropertyDef("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
         PropertyDef("hs_object_id", "Record ID", "number", "number", read_only=True),
+        PropertyDef(
+            "hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox", read_only=True
+        ),
     )
 }
 
@@ -154,8 +174,18 @@ class PropertyError:
     message: str
     name: str
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         return {"message": self.message, "code": self.code, "in": self.name}
+
+    def legacy_json(self) -> dict[str, Any]:
+        """The entry HubSpot embeds, JSON-encoded, in the top-level ``message``."""
+        return {"isValid": False, "message": self.message, "error": self.code, "name": self.name}
+
+
+def describe_errors(errors: list[PropertyError]) -> str:
+    """HubSpot's top-level message for refused property values: the list, JSON-encoded."""
+    listed = json.dumps([e.legacy_json() for e in errors], separators=(",", ":"))
+    return f"Property values were not valid: {listed}"
 
 
 def is_valid_email(email: str) -> bool:

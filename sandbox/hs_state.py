@@ -6,15 +6,22 @@ Callers hold the store lock; nothing here locks on its own.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sandbox.hs_properties import PROPERTIES, PropertyError, normalise_value, validate_properties
+from sandbox.hs_properties import (
+    PROPERTIES,
+    PropertyError,
+    describe_errors,
+    normalise_value,
+    validate_properties,
+)
 from sandbox.hs_schema import PropertyRegistry
 from sandbox.hs_search import compile_groups, parse_sorts, sort_key
+from sandbox.hs_subscriptions import CommPrefs, SetReason, StatusEntry, SubStatus
 from sandbox.records import HubContact, Owner
 from sandbox.timefmt import utcnow
 
@@ -39,7 +46,11 @@ def _contact_sort_key(name: str, contact: HubContact) -> tuple[int, float | str]
 
 
 def _describe(errors: list[PropertyError]) -> str:
-    return "Property values were not valid: " + "; ".join(e.message for e in errors)
+    return describe_errors(errors)
+
+
+def _ignore(name: str) -> None:
+    return None
 
 
 class HubSpotState:
@@ -52,6 +63,9 @@ class HubSpotState:
         self.by_email: dict[str, int] = {}
         self.owners: list[Owner] = []
         self.next_id = 1001
+        self.comm = CommPrefs()
+        # Told the name of every read-only property a write tried to set (for the counters).
+        self.on_read_only: Callable[[str], None] = _ignore
 
     # -- loading ---------------------------------------------------------
     def add_seeded(self, contact: HubContact) -> None:
@@ -61,6 +75,10 @@ class HubSpotState:
         key = email_key(contact.props.get("email"))
         if key:
             self.by_email[key] = contact.id
+            # Seed data states the opt-out directly; the status behind it is recorded here.
+            if contact.props.get("hs_email_optout") == "true":
+                self.comm.unsubscribe_all(key, contact.updated, "Seeded")
+            contact.props.update(self.comm.contact_props(key))
         self.next_id = max(self.next_id, contact.id + 1)
 
     # -- reads -----------------------------------------------------------
@@ -107,6 +125,7 @@ class HubSpotState:
         self, raw: Mapping[str, Any], now: datetime | None = None
     ) -> HubContact | WriteFailure:
         errors = validate_properties(dict(raw), None, self.schema.properties)
+        self._count_read_only(errors)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
         props = {k: normalise_value(k, v) for k, v in raw.items()}
@@ -124,11 +143,14 @@ class HubSpotState:
         self.ids.append(contact.id)
         if key:
             self.by_email[key] = contact.id
+            # A status recorded for the address before the contact existed applies to it.
+            contact.props.update(self.comm.contact_props(key))
         return contact
 
     def update(self, contact: HubContact, raw: Mapping[str, Any]) -> WriteFailure | bool:
         """Apply ``raw``; returns whether anything changed (or why it was refused)."""
         errors = validate_properties(dict(raw), contact.props, self.schema.properties)
+        self._count_read_only(errors)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
         props = {k: normalise_value(k, v) for k, v in raw.items()}
@@ -149,10 +171,45 @@ class HubSpotState:
             self.by_email.pop(old_key, None)
             if new_key:
                 self.by_email[new_key] = contact.id
+            contact.props.update(self.comm.contact_props(new_key))
         if changed:
             contact.updated = max(utcnow(), contact.updated)
             contact.sync_system_props()
         return changed
+
+    def _count_read_only(self, errors: list[PropertyError]) -> None:
+        for error in errors:
+            if error.code == "READ_ONLY_VALUE":
+                self.on_read_only(error.name)
+
+    # -- communication preferences ------------------------------------------
+    def record_status(self, key: str, subscription_id: int, entry: StatusEntry) -> SetReason:
+        """Set one subscription status of an address; the contact shows it at once."""
+        reason = self.comm.set_status(key, subscription_id, entry)
+        self._show_consent(key, entry.timestamp)
+        return reason
+
+    def unsubscribe_all(self, key: str, now: datetime, source: str) -> bool:
+        changed = self.comm.unsubscribe_all(key, now, source)
+        self._show_consent(key, now)
+        return changed
+
+    def is_opted_out_of_all(self, key: str) -> bool:
+        return key in self.comm.opted_out_all
+
+    def status(self, key: str, subscription_id: int) -> SubStatus:
+        return self.comm.status(key, subscription_id)
+
+    def _show_consent(self, key: str, now: datetime) -> None:
+        found = self.by_email.get(key)
+        contact = self.contacts.get(found) if found is not None else None
+        if contact is None:
+            return
+        props = self.comm.contact_props(key)
+        if any(contact.props.get(k) != v for k, v in props.items()):
+            contact.props.update(props)
+            contact.updated = max(now, contact.updated)
+            contact.sync_system_props()
 
     def archive(self, contact: HubContact) -> None:
         contact.archived = True

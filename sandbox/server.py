@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from sandbox import control, hubspot, mailchimp
+from sandbox import control, hs_commprefs, hubspot, mailchimp
 from sandbox.config import SandboxConfig
 from sandbox.store import SandboxStore
 
@@ -20,7 +20,9 @@ __all__ = ["SandboxConfig", "SandboxServer", "build_app", "serve"]
 
 def build_app(config: SandboxConfig | None = None) -> Starlette:
     """One Starlette app serving the HubSpot-style, Mailchimp-style and control routes."""
-    app = Starlette(routes=[*control.routes(), *hubspot.routes(), *mailchimp.routes()])
+    app = Starlette(
+        routes=[*control.routes(), *hubspot.routes(), *hs_commprefs.routes(), *mailchimp.routes()]
+    )
     app.state.store = SandboxStore(config or SandboxConfig())
     return app
 

@@ -59,6 +59,10 @@ class Stats:
         self.requests: Counter[str] = Counter()
         self.write_calls: Counter[str] = Counter()
         self.record_writes: dict[str, Counter[str]] = {"hubspot": Counter(), "mailchimp": Counter()}
+        # Writes HubSpot refused because they set a read-only property, by property name.
+        self.read_only_refusals: Counter[str] = Counter()
+        # Opt-outs turned back (SUBSCRIBED or NOT_SPECIFIED over UNSUBSCRIBED), by address.
+        self.consent_reversals: Counter[str] = Counter()
 
     def record_write(self, system: str, record: str) -> None:
         self.record_writes[system][record] += 1
@@ -83,6 +87,7 @@ class SandboxStore:
             for contact in seed.contacts:
                 self.hubspot.add_seeded(contact)
             self.hubspot.owners = seed.owners
+            self.hubspot.on_read_only = self._count_read_only
             self.mailchimp = MailchimpState(preset.merge_field_registry())
             for member in seed.members:
                 self.mailchimp.add_seeded(member)
@@ -90,6 +95,9 @@ class SandboxStore:
             self.hs_search = RollingLimiter(config.hubspot_search_per_second, 1.0)
             self.stats = Stats()
             self.faults = []
+
+    def _count_read_only(self, name: str) -> None:
+        self.stats.read_only_refusals[name] += 1
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """Consume one matching fault, if any is queued."""

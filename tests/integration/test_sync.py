@@ -21,6 +21,7 @@ from mapping.config import MappingConfig, load_mapping
 from mapping.translate import translate_record
 from state.database import Database
 from state.models import DeadLetterRow
+from sandbox.hs_subscriptions import DEFAULT_SUBSCRIPTION_ID
 from tests.integration.vendors import Runner, Vendors
 
 SHARED = [
@@ -201,11 +202,7 @@ def test_crm_opt_out_unsubscribes_the_member(
     email = next(
         e for e, m in sorted(members.items()) if m["_raw"]["status"] == "subscribed" and e in crm
     )
-    with vendors.hubspot as hs:
-        hs.patch(
-            f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
-            json={"properties": {"hs_email_optout": "true"}},
-        ).raise_for_status()
+    vendors.hubspot_opt_out(email)
     run_sync()
     assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
     run_sync()
@@ -368,7 +365,8 @@ def test_after_a_crm_email_change_the_member_keeps_receiving_updates(
     )
     set_crm(vendors, crm[email]["_raw"]["id"], email="new." + email, jobtitle="Moved")
     run_sync()
-    set_crm(vendors, crm[email]["_raw"]["id"], hs_email_optout="true")
+    # The status belongs to the address: the person opts out under the new one.
+    vendors.hubspot_opt_out("new." + email, DEFAULT_SUBSCRIPTION_ID)
     run_sync()
     after = email_view(vendors, mapping)
     # The person's member (still under the old address) got both changes; no second member.
@@ -391,9 +389,29 @@ def test_unticking_the_crm_opt_out_does_not_resubscribe(
         e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "unsubscribed"
     )
     assert crm[email]["_raw"]["properties"]["hs_email_optout"] == "true"
-    set_crm(vendors, crm[email]["_raw"]["id"], hs_email_optout="false")
+    with vendors.hubspot as hs:
+        refused = hs.patch(
+            f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
+            json={"properties": {"hs_email_optout": "false"}},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["code"] == "READ_ONLY_VALUE"
+        # Someone resubscribes the address in HubSpot; that is no reason to resubscribe
+        # the member, who opted out in the email platform.
+        hs.post(
+            "/communication-preferences/v4/statuses/batch/write",
+            json={
+                "inputs": [
+                    {
+                        "channel": "EMAIL",
+                        "statusState": "SUBSCRIBED",
+                        "subscriberIdString": email,
+                        "subscriptionId": DEFAULT_SUBSCRIPTION_ID,
+                    }
+                ]
+            },
+        ).raise_for_status()
     run_sync()
-    assert crm_view(vendors, mapping)[email]["_raw"]["properties"]["hs_email_optout"] == "true"
     assert email_view(vendors, mapping)[email]["_raw"]["status"] == "unsubscribed"
     vendors.reset_stats()
     assert run_sync().writes == 0

@@ -68,3 +68,29 @@ class Vendors:
                 out.extend(body["members"])
                 if len(out) >= body["total_items"]:
                     return out
+
+    def hubspot_opt_out(self, email: str, subscription_id: int | None = None) -> None:
+        """The person opts out in HubSpot as they would from an email's unsubscribe link:
+        of one subscription, or (no id) of all email."""
+        body: dict[str, Any] = {"email": email}
+        if subscription_id is not None:
+            body["subscriptionId"] = subscription_id
+        httpx.post(
+            f"{self.server.url}/_sandbox/hubspot/opt-out", json=body, timeout=10
+        ).raise_for_status()
+
+    def hubspot_statuses(self, emails: list[str]) -> dict[str, dict[int, str]]:
+        """Subscription statuses per address, read through Communication Preferences v4."""
+        with self.hubspot as client:
+            response = client.post(
+                "/communication-preferences/v4/statuses/batch/read",
+                params={"channel": "EMAIL"},
+                json={"inputs": emails},
+            )
+        response.raise_for_status()
+        return {
+            r["subscriberIdString"].strip().lower(): {
+                s["subscriptionId"]: s["status"] for s in r["statuses"]
+            }
+            for r in response.json()["results"]
+        }
