@@ -19,9 +19,9 @@ from flows.run import Steps
 from flows.settings import Settings
 from mapping.config import MappingConfig, load_mapping
 from mapping.translate import translate_record
+from sandbox.hs_subscriptions import DEFAULT_SUBSCRIPTION_ID
 from state.database import Database
 from state.models import DeadLetterRow
-from sandbox.hs_subscriptions import DEFAULT_SUBSCRIPTION_ID
 from tests.integration.vendors import Runner, Vendors
 
 SHARED = [
