@@ -5,7 +5,9 @@ than the `after` cursor: `after` dies with a 400 past 10,000 results, and a
 timestamp-sorted cursor can loop forever when thousands of records share one
 `lastmodifieddate`. Writes use batch update (known id) and batch upsert by
 email (new records), tagged with `objectWriteTraceId` so each result maps
-back to its op and a replay after a crash cannot create duplicates.
+back to its op and a replay after a crash cannot create duplicates. The opt-out
+property is read-only in HubSpot: withdrawals go through communication
+preferences instead (`connectors.hubspot_consent`).
 """
 
 from __future__ import annotations
