@@ -29,7 +29,12 @@ from connectors.contract import (
     WriteOutcome,
 )
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
-from connectors.hubspot_consent import CONSENT_PROPERTY, WITHDRAWN, ConsentChannel
+from connectors.hubspot_consent import (
+    CONSENT_PROPERTY,
+    WITHDRAWN,
+    ConsentChannel,
+    optout_property,
+)
 from connectors.pacing import RateBudget
 from connectors.timestamps import EPOCH, epoch_ms, parse_timestamp
 
@@ -144,7 +149,7 @@ class HubSpotClient(ApiClient):
         body = {
             "filterGroups": [{"filters": filters}] if filters else [],
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-            "properties": self.properties,
+            "properties": await self._read_properties(),
             "limit": self.page_size,
         }
         data = await self.request_json("POST", SEARCH, json=body, budgets=(self.search_budget,))
@@ -276,7 +281,7 @@ class HubSpotClient(ApiClient):
     async def _batch_read(self, ids: list[str], id_property: str | None) -> dict[str, RawRecord]:
         body: dict[str, Any] = {
             "inputs": [{"id": i} for i in ids],
-            "properties": self.properties,
+            "properties": await self._read_properties(),
             "propertiesWithHistory": [],
         }
         if id_property:
@@ -291,8 +296,19 @@ class HubSpotClient(ApiClient):
                 found[key] = record
         return found
 
+    async def _read_properties(self) -> list[str]:
+        """The mapped properties, plus the opt-out of Baton's own subscription: HubSpot
+        documents `hs_email_optout` as "unsubscribed from all email", so an opt-out of one
+        subscription may show only in `hs_email_optout_<id>`."""
+        if CONSENT_PROPERTY not in self.properties:
+            return self.properties
+        return [*self.properties, optout_property(await self.consent.subscription_id())]
+
     def _record(self, obj: Mapping[str, Any]) -> RawRecord:
         props: dict[str, FieldValue] = dict(obj.get("properties") or {})
+        subscription = self.consent.resolved
+        if subscription is not None and props.get(optout_property(subscription)) == WITHDRAWN:
+            props[CONSENT_PROPERTY] = WITHDRAWN  # opted out of Baton's subscription
         modified = (
             parse_timestamp(props.get("lastmodifieddate"))
             or parse_timestamp(obj.get("updatedAt"))

@@ -26,6 +26,11 @@ BATCH_WRITE = "/communication-preferences/v4/statuses/batch/write"
 BATCH_MAX = 100  # HubSpot documents no limit; 100 is the stricter reading
 
 
+def optout_property(subscription_id: int) -> str:
+    """The read-only contact property that shows an opt-out of one subscription."""
+    return f"hs_email_optout_{subscription_id}"
+
+
 class ConsentSetupError(ConfigurationError):
     """The portal cannot take Baton's opt-outs as configured; `setting` names the fix."""
 
@@ -52,6 +57,11 @@ class ConsentChannel:
         self.legal_basis = legal_basis
         self.explanation = explanation
         self._resolved: int | None = None
+
+    @property
+    def resolved(self) -> int | None:
+        """The subscription, once checked against the portal."""
+        return self._resolved
 
     async def subscription_id(self) -> int:
         """The subscription opt-outs are recorded against, checked once against the portal."""

@@ -235,3 +235,25 @@ async def test_read_only_fields_leave_out_the_consent_property(
     results = [prop("firstname", False), prop("createdate", True), prop("hs_email_optout", True)]
     respx_mock.get(PROPS).mock(return_value=httpx.Response(200, json={"results": results}))
     assert await hubspot.read_only_fields() == {"createdate"}
+
+
+@respx.mock(base_url=HS_URL)
+async def test_an_opt_out_of_the_subscription_alone_reads_as_opted_out(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.get(DEFS).mock(return_value=httpx.Response(200, json=DEFINITIONS))
+    contact = {
+        "id": "7",
+        "properties": {
+            "email": "p@x.org",
+            "hs_email_optout": "false",  # real portals: "unsubscribed from all email"
+            "hs_email_optout_11": "true",
+            "lastmodifieddate": "2026-01-02T03:04:05Z",
+        },
+    }
+    search = respx_mock.post("/crm/v3/objects/contacts/search").mock(
+        return_value=httpx.Response(200, json={"total": 1, "results": [contact]})
+    )
+    page = await hubspot.fetch_page(None, None)
+    assert "hs_email_optout_11" in json.loads(search.calls[0].request.content)["properties"]
+    assert page.records[0].fields["hs_email_optout"] == "true"
