@@ -343,8 +343,11 @@ def vendor_value(value: FieldValue) -> str:
 def _failure(error: Mapping[str, Any], batch_request_id: str | None) -> RecordFailure:
     details = [d for d in error.get("errors") or [] if isinstance(d, dict)]
     status = error.get("status")
+    # The top-level message of a property refusal is the same list JSON-encoded
+    # ("Property values were not valid: [{…}]"); the details read better.
+    reasons = [str(d["message"]) for d in details if d.get("message")]
     return RecordFailure(
-        message=str(error.get("message") or "rejected"),
+        message="; ".join(reasons) if reasons else str(error.get("message") or "rejected"),
         status=int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
         category=_str_or_none(error.get("category")),
         request_id=_str_or_none(error.get("correlationId") or batch_request_id),

@@ -125,6 +125,7 @@ class HubSpotState:
         self, raw: Mapping[str, Any], now: datetime | None = None
     ) -> HubContact | WriteFailure:
         errors = validate_properties(dict(raw), None, self.schema.properties)
+        errors += self._owner_errors(raw)
         self._count_read_only(errors)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
@@ -150,6 +151,7 @@ class HubSpotState:
     def update(self, contact: HubContact, raw: Mapping[str, Any]) -> WriteFailure | bool:
         """Apply ``raw``; returns whether anything changed (or why it was refused)."""
         errors = validate_properties(dict(raw), contact.props, self.schema.properties)
+        errors += self._owner_errors(raw)
         self._count_read_only(errors)
         if errors:
             return WriteFailure("VALIDATION_ERROR", _describe(errors), errors)
@@ -176,6 +178,17 @@ class HubSpotState:
             contact.updated = max(utcnow(), contact.updated)
             contact.sync_system_props()
         return changed
+
+    def _owner_errors(self, raw: Mapping[str, Any]) -> list[PropertyError]:
+        """`hubspot_owner_id` is an enumeration whose options are the portal's owners."""
+        value = raw.get("hubspot_owner_id")
+        if value is None or str(value) == "":
+            return []
+        known = [str(o.id) for o in self.owners]
+        if str(value) in known:
+            return []
+        message = f"{value} was not one of the allowed options: [{', '.join(known)}]"
+        return [PropertyError("INVALID_OPTION", message, "hubspot_owner_id")]
 
     def _count_read_only(self, errors: list[PropertyError]) -> None:
         for error in errors:

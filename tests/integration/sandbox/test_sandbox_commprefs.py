@@ -220,3 +220,14 @@ def test_a_user_opt_out_through_the_control_route(
     props = _contact(hubspot)["properties"]
     assert props[optout_property(DEFAULT_SUBSCRIPTION_ID)] == "true"
     assert props["hs_email_optout"] == "true"
+
+
+def test_the_owner_property_accepts_only_existing_owners(hubspot: httpx.Client) -> None:
+    owners = hubspot.get("/crm/v3/owners").json()["results"]
+    ok = hubspot.patch(
+        f"{CONTACTS}/1001", json={"properties": {"hubspot_owner_id": owners[0]["id"]}}
+    )
+    assert ok.status_code == 200
+    bad = hubspot.patch(f"{CONTACTS}/1001", json={"properties": {"hubspot_owner_id": "424242"}})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["code"] == "INVALID_OPTION"

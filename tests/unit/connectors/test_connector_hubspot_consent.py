@@ -257,3 +257,23 @@ async def test_an_opt_out_of_the_subscription_alone_reads_as_opted_out(
     page = await hubspot.fetch_page(None, None)
     assert "hs_email_optout_11" in json.loads(search.calls[0].request.content)["properties"]
     assert page.records[0].fields["hs_email_optout"] == "true"
+
+
+@respx.mock(base_url=HS_URL)
+async def test_a_refused_property_is_explained_by_its_own_message(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    detail = '"createdate" is a read only property; its value cannot be set.'
+    error = {
+        "status": "error",
+        "category": "VALIDATION_ERROR",
+        "message": 'Property values were not valid: [{"isValid":false,"message":"…"}]',
+        "context": {"ids": ["1"]},
+        "errors": [{"message": detail, "code": "READ_ONLY_VALUE", "in": "createdate"}],
+    }
+    respx_mock.post(UPDATE).mock(
+        return_value=httpx.Response(207, json={"results": [], "errors": [error], "numErrors": 1})
+    )
+    [outcome] = await hubspot.write([WriteOp("k", "a@x.org", {"createdate": "x"}, "1")])
+    assert outcome.failure is not None
+    assert (outcome.failure.message, outcome.failure.field) == (detail, "createdate")
