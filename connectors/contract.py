@@ -12,7 +12,7 @@ A second email platform is a new class with the same shape, not a rewrite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -77,6 +77,32 @@ class WriteOutcome:
         return self.failure is None
 
 
+# The value Baton may send to a field given the one the record holds now
+# (None: a record about to be created); None means leave the field alone.
+WriteGuard = Callable[[str | None, str | None], str | None]
+
+
+@dataclass(frozen=True)
+class SystemRules:
+    """What the core needs to know about a system, asked of its connector
+    instead of testing the system's name."""
+
+    marketing: bool = False
+    """Marketing reads this system: sensitive (clinical) fields never go there."""
+    exists_categories: frozenset[str] = frozenset()
+    """Failure categories meaning a create met a record that already exists there."""
+    guards: Mapping[str, WriteGuard] = field(default_factory=dict)
+    """Per vendor field, the transitions the system allows Baton to make."""
+
+    def guard(self, field: str, desired: str | None, current: str | None) -> str | None:
+        """`desired` as Baton may send it to `field`, or None to leave the field alone."""
+        check = self.guards.get(field)
+        return desired if check is None else check(desired, current)
+
+    def already_exists(self, failure: RecordFailure) -> bool:
+        return failure.category in self.exists_categories
+
+
 @dataclass
 class CallStats:
     """API calls made, counted per endpoint (method + path template)."""
@@ -97,6 +123,7 @@ class ContactConnector(Protocol):
     """What the sync flow needs from any system that holds contacts."""
 
     system: str
+    rules: SystemRules
     page_size: int
     write_batch_size: int
     stats: CallStats

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from connectors import systems
 from connectors.batching import chunked, complete, send_bisecting
 from connectors.contract import (
     FieldValue,
@@ -54,6 +55,7 @@ class HubSpotClient(ApiClient):
     """`ContactConnector` for HubSpot contacts."""
 
     system = "hubspot"
+    rules = systems.HUBSPOT
     page_size = 200
     write_batch_size = 100
     rate_limit_floor_s = 1.0

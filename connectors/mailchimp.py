@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from connectors import systems
 from connectors.batching import chunked, complete, send_bisecting
 from connectors.contract import Page, RawRecord, RecordFailure, WriteOp, WriteOutcome, flatten
 from connectors.errors import ConfigurationError, RequestRejected
@@ -67,6 +68,7 @@ class MailchimpClient(ApiClient):
     """`ContactConnector` for the members of one Mailchimp audience (list)."""
 
     system = "mailchimp"
+    rules = systems.MAILCHIMP
     page_size = 1000
     write_batch_size = 500
 

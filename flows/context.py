@@ -20,7 +20,7 @@ from flows.report import RunReport
 from mapping.config import MappingConfig
 from state import repository as repo
 from state.database import Database
-from state.models import SyncRunRow, utcnow
+from state.models import RunStatus, SyncRunRow, utcnow
 
 
 @dataclass
@@ -58,9 +58,11 @@ def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
             raise
         # Runs still marked running do not hold the lease: their process died.
         for stale in s.scalars(
-            select(SyncRunRow).where(SyncRunRow.status == "running", SyncRunRow.id != run.id)
+            select(SyncRunRow).where(
+                SyncRunRow.status == RunStatus.RUNNING, SyncRunRow.id != run.id
+            )
         ):
-            stale.status = "interrupted"
+            stale.status = RunStatus.INTERRUPTED
             if stale.id == previous:
                 stale.error = "its process stopped renewing the lease; taken over"
         s.commit()
@@ -119,13 +121,13 @@ async def heartbeat(ctx: SyncContext) -> None:
             log.warning("run %s could not renew its lease: %s", ctx.run_id, exc)
 
 
-def close_run(ctx: SyncContext, status: str, error: str | None = None) -> None:
+def close_run(ctx: SyncContext, status: RunStatus, error: str | None = None) -> None:
     for system, connector in ctx.connectors.items():
         ctx.report.of(system).api_calls = connector.stats.total
     with ctx.db.session() as s:
         run = s.get(SyncRunRow, ctx.run_id)
         # A run another one took over was already marked interrupted: keep that.
-        if run is not None and run.status == "running":
+        if run is not None and run.status == RunStatus.RUNNING:
             run.status = status
             run.finished_at = utcnow()
             run.stats = ctx.report.as_dict()

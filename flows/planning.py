@@ -6,19 +6,21 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from flows.context import SyncContext
-from mapping.plan import UNREAD, plan_fields
+from mapping.config import MappingConfig
+from mapping.plan import plan_fields
 from state import repository as repo
 from state.models import OutboxRow
 from state.working_set import WorkingSet
-
-# Marks a planned create in the outbox payload; never sent.
-CREATE = "_create"
 
 
 def plan_contacts(
     ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]
 ) -> list[OutboxRow]:
-    """Put the writes that bring every system up to each contact into the outbox."""
+    """Put the writes that bring every system up to each contact into the outbox.
+
+    A contact with no record in a system plans a create there (even with no
+    fields), if the mapping lets Baton write the identity there.
+    """
     planned: list[repo.PlannedWrite] = []
     for contact_id in sorted(contact_ids):
         contact = work.contact(contact_id)
@@ -30,9 +32,14 @@ def plan_contacts(
             if link is None and not ctx.config.identity_binding(system).pushes:
                 continue
             shadow = link.shadow if link is not None else None
-            payload: dict[str, Any] = dict(plan_fields(ctx.config, system, state, shadow))
-            if link is None:
-                payload.setdefault(CREATE, True)  # a record to create, even with no fields
+            payload = plan_fields(
+                ctx.config,
+                system,
+                state,
+                shadow,
+                unread=link.unread if link is not None else (),
+                rules=ctx.connectors[system].rules,
+            )
             planned.append(
                 repo.PlannedWrite(
                     system=system,
@@ -55,24 +62,18 @@ def address_in(ctx: SyncContext, system: str, email: str, shadow: Mapping[str, A
 
 
 def shadow_of(
-    ctx: SyncContext,
+    config: MappingConfig,
     system: str,
     fields: Mapping[str, Any],
     base: Mapping[str, Any] | None = None,
-    unread: Collection[str] | None = None,
+    unread: Collection[str] = (),
 ) -> dict[str, Any]:
     """The mapped vendor fields of a record, over the previous shadow.
 
-    `unread` names fields Baton could not read from this copy (None: keep the
-    previous list). They stay out of the shadow, so they count as a change
-    once the mapping can read them, and are listed under `UNREAD` so that no
-    write overwrites a value Baton has not seen.
+    Fields in `unread` (Baton could not read them from this copy) stay out of
+    the shadow, so they count as a change once the mapping can read them.
     """
-    if unread is None:
-        unread = list((base or {}).get(UNREAD, ()))
-    wanted = [k for k in ctx.config.vendor_fields(system) if k not in unread]
+    wanted = [k for k in config.vendor_fields(system) if k not in unread]
     shadow = {k: v for k, v in (base or {}).items() if k in wanted}
     shadow.update({k: fields[k] for k in wanted if k in fields})
-    if unread:
-        shadow[UNREAD] = sorted(unread)
     return shadow

@@ -9,21 +9,20 @@ from sqlalchemy.orm import Session
 
 from connectors.contract import RawRecord, RecordFailure, WriteOp, WriteOutcome
 from flows.context import SyncContext, keep_lease
-from flows.planning import CREATE, plan_contacts, shadow_of
-from flows.pull import apply_records
+from flows.ingest import apply_records
+from flows.planning import plan_contacts, shadow_of
 from mapping.plan import write_applied
 from state import repository as repo
-from state.models import OutboxRow, utcnow
+from state.models import OutboxRow, OutboxStatus, utcnow
 from state.working_set import WorkingSet
-
-# Mailchimp reports an existing member this way when a create meets one.
-_ALREADY_EXISTS = frozenset({"ERROR_CONTACT_EXISTS"})
 
 
 def _op(row: OutboxRow) -> WriteOp:
-    fields = {k: v for k, v in row.payload.items() if k != CREATE}
     return WriteOp(
-        key=row.idempotency_key, email=row.email, fields=fields, external_id=row.external_id
+        key=row.idempotency_key,
+        email=row.email,
+        fields=dict(row.payload),
+        external_id=row.external_id,
     )
 
 
@@ -56,7 +55,7 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
             if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
                 _mark_sent(ctx, work, row, record, settled=True)
             else:
-                row.status = "superseded"
+                row.status = OutboxStatus.SUPERSEDED
                 replan.add(row.contact_id)
         plan_contacts(ctx, work, replan)
         keep_lease(ctx, s)
@@ -70,7 +69,7 @@ def claim_batch(ctx: SyncContext, system: str) -> list[WriteOp]:
     with ctx.db.session() as s:
         rows = repo.pending_writes(s, system, connector.write_batch_size)
         for row in rows:
-            row.status = "in_flight"
+            row.status = OutboxStatus.IN_FLIGHT
             row.attempts += 1
         keep_lease(ctx, s)
         s.commit()
@@ -90,12 +89,12 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
         sent: list[int] = []
         for outcome in outcomes:
             row = rows[outcome.key]
-            if row.status != "in_flight":
+            if row.status != OutboxStatus.IN_FLIGHT:
                 continue  # settled by a run that took the lease over
             if outcome.ok and outcome.record is not None:
                 _mark_sent(ctx, work, row, outcome.record)
                 sent.append(row.contact_id)
-            elif outcome.failure is not None and outcome.failure.category in _ALREADY_EXISTS:
+            elif outcome.failure is not None and connector.rules.already_exists(outcome.failure):
                 # Stays in flight until the record is read: should that fail, the
                 # next run's crash check picks the write up again.
                 exists.append(by_key[outcome.key])
@@ -111,7 +110,7 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
             rows = repo.outbox_rows(s, [op.key for op in exists])
             for key, row in rows.items():
                 if key in records:
-                    row.status = "superseded"
+                    row.status = OutboxStatus.SUPERSEDED
                 else:
                     # Neither created nor readable (archived, or in a compliance state):
                     # keep it as a dead letter rather than lose it.
@@ -136,16 +135,17 @@ def _mark_sent(
         counts.created += 1
     else:
         counts.updated += 1
-    row.status = "sent"
+    row.status = OutboxStatus.SENT
     row.sent_at = utcnow()
     link = work.link_of(row.system, row.contact_id)
     base = dict(link.shadow) if link is not None else {}
-    base.update({k: v for k, v in row.payload.items() if k != CREATE})
+    base.update(row.payload)
+    unread = link.unread if link is not None else []
     work.save_link(
         row.system,
         record.external_id,
         row.contact_id,
-        shadow_of(ctx, row.system, record.fields, base),
+        shadow_of(ctx.config, row.system, record.fields, base, unread),
         # The last copy Baton pulled stays the reference: a write-back is not one.
         link.remote_modified_at if link is not None else None,
     )
@@ -154,7 +154,7 @@ def _mark_sent(
 def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: WriteOutcome) -> None:
     failure = outcome.failure
     reason = failure.message if failure else "no outcome"
-    row.status = "dead"
+    row.status = OutboxStatus.DEAD
     ctx.report.of(row.system).dead_lettered += 1
     repo.add_dead_letter(
         s,

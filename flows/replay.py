@@ -15,12 +15,12 @@ from datetime import datetime
 
 from connectors.contract import ContactConnector, RawRecord
 from flows.context import SyncContext, close_run
+from flows.ingest import apply_records
 from flows.planning import plan_contacts
-from flows.pull import apply_records
 from flows.run import open_context
 from flows.settings import Settings
 from state import repository as repo
-from state.models import DeadLetterRow, utcnow
+from state.models import DeadLetterRow, RunStatus, utcnow
 from state.working_set import WorkingSet
 
 
@@ -45,11 +45,11 @@ def replay_letters(
     try:
         results = replay(ctx, letter_ids)
     except BaseException as exc:
-        close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        close_run(ctx, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         ctx.db.dispose()
-    close_run(ctx, "replay")
+    close_run(ctx, RunStatus.REPLAY)
     return results
 
 

@@ -35,6 +35,7 @@ from flows.settings import Settings, SettingsProblem
 from mapping.config import MappingConfig, line_in_file, load_mapping, unknown_vendor_fields
 from mapping.errors import MappingConfigError
 from state.database import Database
+from state.models import RunStatus
 
 PullStep = Callable[[SyncContext, str, datetime | None, str | None], Awaitable[str | None]]
 PushStep = Callable[[SyncContext, str, Sequence[WriteOp]], Awaitable[None]]
@@ -159,7 +160,7 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
             await _guarded(ctx, system, _drain_outbox(ctx, steps, system))
     except BaseException as exc:
         ctx.report.seconds = time.perf_counter() - started
-        close_run(ctx, "failed", f"{type(exc).__name__}: {exc}")
+        close_run(ctx, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         beat.cancel()
@@ -167,7 +168,7 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
     errors = ctx.report.errors
     close_run(
         ctx,
-        "partial" if errors else "completed",
+        RunStatus.PARTIAL if errors else RunStatus.COMPLETED,
         "; ".join(f"{system}: {error}" for system, error in errors.items()) or None,
     )
     return ctx.report

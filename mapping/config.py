@@ -13,13 +13,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.systems import marketing_systems
 from mapping.errors import MappingConfigError
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD
 from mapping.transforms import NAMED as NAMED_TRANSFORMS
 
 SYSTEMS: tuple[str, ...] = ("hubspot", "mailchimp")
 # Systems that marketing reads: sensitive (clinical) fields must never reach them.
-MARKETING_SYSTEMS: frozenset[str] = frozenset({"mailchimp"})
+MARKETING_SYSTEMS: frozenset[str] = marketing_systems()
 
 
 class Direction(StrEnum):

@@ -11,20 +11,6 @@ from datetime import datetime
 
 from mapping.schema import Consent
 
-# What the email platform's member status may be changed to by Baton, keyed
-# by the current status. Anything not listed is left alone.
-_MAILCHIMP_ALLOWED: dict[str, frozenset[str]] = {
-    "subscribed": frozenset({"unsubscribed"}),
-    "pending": frozenset({"unsubscribed"}),
-    "transactional": frozenset({"unsubscribed"}),
-    "unsubscribed": frozenset(),
-    "cleaned": frozenset(),
-    "archived": frozenset(),
-}
-# Statuses a new member may be created with; "cleaned" is the platform's own verdict.
-_MAILCHIMP_NEW: frozenset[str] = frozenset(
-    {"subscribed", "pending", "unsubscribed", "transactional"}
-)
 _EXPLICIT = frozenset({Consent.OPTED_IN, Consent.OPTED_OUT, Consent.BOUNCED, Consent.PENDING})
 _WITHDRAWN = frozenset({Consent.OPTED_OUT, Consent.BOUNCED})
 
@@ -60,22 +46,6 @@ def resolve_consent(
 
 def is_explicit(value: str | None) -> bool:
     return value in _EXPLICIT
-
-
-def guard_mailchimp_status(desired: str | None, current: str | None) -> str | None:
-    """The status Baton may send, or None to leave the member's status alone.
-
-    `current` is None for a member Baton is about to create.
-    """
-    if desired is None:
-        return None
-    if current is None:
-        if desired == "cleaned":
-            return "unsubscribed"
-        return desired if desired in _MAILCHIMP_NEW else None
-    if desired == current:
-        return None
-    return desired if desired in _MAILCHIMP_ALLOWED.get(current, frozenset()) else None
 
 
 def lifts_withdrawal(current: str | None, desired: str | None) -> bool:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from connectors.contract import FieldValue
-from mapping.config import Binding, MappingConfig, OwnerPolicy
+from mapping.config import Binding, MappingConfig, OwnerPolicy, Policy
 from mapping.consent import is_explicit, resolve_consent
 from mapping.errors import FieldRejected
 from mapping.schema import CANONICAL_FIELDS, Consent
@@ -60,6 +61,76 @@ def delivered(
         return False
 
 
+class MergePolicy(Protocol):
+    """How one field settles a change that meets another system's pending one."""
+
+    def keeps(self, existing: str | None, incoming: str) -> bool:
+        """Is `existing` kept without a contest (the incoming value adds nothing)?"""
+
+    def resolve(self, system: str, existing: FieldState, incoming: str, at: datetime) -> str | None:
+        """The value that survives when both systems changed the field."""
+
+    def disputed(self, existing: str | None, incoming: str) -> bool:
+        """Is dropping one of the two values worth reporting as a conflict?"""
+
+
+@dataclass(frozen=True)
+class NewestWins:
+    """The later change wins; a tie goes to the incoming record."""
+
+    def keeps(self, existing: str | None, incoming: str) -> bool:
+        return False
+
+    def resolve(self, system: str, existing: FieldState, incoming: str, at: datetime) -> str | None:
+        if existing.changed_at is None or at >= existing.changed_at:
+            return incoming
+        return existing.value
+
+    def disputed(self, existing: str | None, incoming: str) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class OwnerWins:
+    """One system owns the field: its value wins whatever the timestamps say."""
+
+    owner: str
+
+    def keeps(self, existing: str | None, incoming: str) -> bool:
+        return False
+
+    def resolve(self, system: str, existing: FieldState, incoming: str, at: datetime) -> str | None:
+        return incoming if system == self.owner else existing.value
+
+    def disputed(self, existing: str | None, incoming: str) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class ConsentFirst:
+    """Consent rules: see `mapping.consent.resolve_consent`."""
+
+    def keeps(self, existing: str | None, incoming: str) -> bool:
+        # "Not specified" never erases an explicit consent, disputed or not.
+        return is_explicit(existing) and not is_explicit(incoming)
+
+    def resolve(self, system: str, existing: FieldState, incoming: str, at: datetime) -> str | None:
+        return resolve_consent(existing.value, existing.changed_at, incoming, at)
+
+    def disputed(self, existing: str | None, incoming: str) -> bool:
+        # "Not specified" against an explicit consent is missing information, not a dispute.
+        return Consent.NOT_SPECIFIED not in (existing, incoming)
+
+
+def policy_for(policy: Policy) -> MergePolicy:
+    """The merge policy object for a field's `policy:` setting."""
+    if isinstance(policy, OwnerPolicy):
+        return OwnerWins(policy.owner)
+    if policy == "consent":
+        return ConsentFirst()
+    return NewestWins()
+
+
 def merge_incoming(
     config: MappingConfig,
     system: str,
@@ -73,67 +144,43 @@ def merge_incoming(
     state = dict(current)
     outcome = MergeOutcome(state=state)
     for name, binding in config.bound(system):
-        if not binding.pulls or name not in values:
+        incoming = values.get(name)
+        if not binding.pulls or incoming is None:
             continue
-        incoming = values[name]
-        if incoming is None:
-            continue
-        if (
-            shadow is not None
-            and binding.field in shadow
-            and same_vendor_value(raw_fields.get(binding.field), shadow[binding.field])
-        ):
+        if _unchanged_there(binding, raw_fields, shadow):
             continue
         existing = state.get(name, FieldState(None))
-        if existing.value == incoming:
+        policy = policy_for(config.fields[name].policy)
+        if existing.value == incoming or policy.keeps(existing.value, incoming):
             continue
-        other_pending = (
+        pending = (
             existing.value is not None
             and existing.source not in (None, system)
             and not delivered(binding, name, existing.value, shadow)
         )
-        if (
-            config.fields[name].policy == "consent"
-            and is_explicit(existing.value)
-            and not is_explicit(incoming)
-        ):
-            # "Not specified" never erases an explicit consent, disputed or not.
-            continue
-        winner: str | None = incoming
-        if other_pending:
-            winner = _resolve(config, name, system, existing, incoming, modified_at)
-        if other_pending and not _uninformative(config, name, existing.value, incoming):
-            dropped, dropped_from = (
-                (existing.value, existing.source or "?")
-                if winner == incoming
-                else (incoming, system)
-            )
-            kept_from = system if winner == incoming else existing.source
-            outcome.conflicts.append(Conflict(name, winner, kept_from, dropped, dropped_from))
+        winner = policy.resolve(system, existing, incoming, modified_at) if pending else incoming
+        if pending and policy.disputed(existing.value, incoming):
+            outcome.conflicts.append(_conflict(name, system, existing, incoming, winner))
         if winner == incoming:
             state[name] = FieldState(incoming, system, modified_at)
             outcome.changed.append(name)
     return outcome
 
 
-def _uninformative(config: MappingConfig, name: str, a: str | None, b: str | None) -> bool:
-    # "Not specified" against an explicit consent is missing information, not a dispute.
-    return config.fields[name].policy == "consent" and Consent.NOT_SPECIFIED in (a, b)
+def _unchanged_there(
+    binding: Binding, raw_fields: Mapping[str, FieldValue], shadow: Mapping[str, FieldValue] | None
+) -> bool:
+    """Does the system still hold the value Baton last synced with it?"""
+    return (
+        shadow is not None
+        and binding.field in shadow
+        and same_vendor_value(raw_fields.get(binding.field), shadow[binding.field])
+    )
 
 
-def _resolve(
-    config: MappingConfig,
-    name: str,
-    system: str,
-    existing: FieldState,
-    incoming: str,
-    modified_at: datetime,
-) -> str | None:
-    policy = config.fields[name].policy
-    if isinstance(policy, OwnerPolicy):
-        return incoming if system == policy.owner else existing.value
-    if policy == "consent":
-        return resolve_consent(existing.value, existing.changed_at, incoming, modified_at)
-    if existing.changed_at is None or modified_at >= existing.changed_at:
-        return incoming
-    return existing.value
+def _conflict(
+    name: str, system: str, existing: FieldState, incoming: str, winner: str | None
+) -> Conflict:
+    if winner == incoming:
+        return Conflict(name, winner, system, existing.value, existing.source or "?")
+    return Conflict(name, winner, existing.source, incoming, system)

@@ -9,18 +9,16 @@ rewritten on every run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
-from connectors.contract import FieldValue
-from mapping.config import MARKETING_SYSTEMS, Binding, MappingConfig
-from mapping.consent import guard_mailchimp_status, lifts_withdrawal
+from connectors.contract import FieldValue, SystemRules
+from connectors.systems import RULES
+from mapping.config import Binding, MappingConfig
+from mapping.consent import lifts_withdrawal
 from mapping.errors import FieldRejected
 from mapping.merge import ContactState
 from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, Consent, FieldType
 from mapping.translate import same_vendor_value, to_canonical, to_vendor, vendor_text
-
-# Shadow key listing vendor fields Baton could not read from its last copy.
-UNREAD = "_unread"
 
 
 def plan_fields(
@@ -28,17 +26,24 @@ def plan_fields(
     system: str,
     state: ContactState,
     shadow: Mapping[str, FieldValue] | None,
+    *,
+    unread: Collection[str] = (),
+    rules: SystemRules | None = None,
 ) -> dict[str, FieldValue]:
-    """Vendor fields to write to `system`; `shadow` None means the record is new there."""
+    """Vendor fields to write to `system`; `shadow` None means the record is new there.
+
+    `unread` names vendor fields Baton could not read from the last copy: a
+    value it has not seen may be newer than its own, so it is never written
+    over. `rules` are the system's (its connector's); by default the known
+    system's of that name.
+    """
+    rules = rules if rules is not None else RULES[system]
     payload: dict[str, FieldValue] = {}
-    # A value Baton could not read may be newer than its own: never write over it.
-    listed = shadow.get(UNREAD) if shadow is not None else None
-    unread = set(listed) if isinstance(listed, list) else set()
     for name, binding in config.bound(system):
         spec = CANONICAL_FIELDS[name]
         if not binding.pushes or name == IDENTITY_FIELD or binding.field in unread:
             continue
-        if (config.fields[name].sensitive or spec.sensitive) and system in MARKETING_SYSTEMS:
+        if (config.fields[name].sensitive or spec.sensitive) and rules.marketing:
             continue
         value = state[name].value if name in state else None
         if value is None and spec.type is FieldType.CONSENT and shadow is None:
@@ -64,9 +69,11 @@ def plan_fields(
             and lifts_withdrawal(_canonical_or_none(name, binding, current), value)
         ):
             continue
-        if spec.type is FieldType.CONSENT and system == "mailchimp" and binding.field == "status":
-            desired = guard_mailchimp_status(
-                vendor_text(desired), None if shadow is None else vendor_text(current)
+        if binding.field in rules.guards:
+            desired = rules.guard(
+                binding.field,
+                vendor_text(desired),
+                None if shadow is None else vendor_text(current),
             )
             if desired is None:
                 continue

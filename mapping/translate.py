@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig
 from mapping.errors import FieldRejected
-from mapping.schema import CANONICAL_FIELDS, CanonicalField, FieldType
+from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, CanonicalField, FieldType
 from mapping.transforms import NAMED as NAMED_TRANSFORMS
 from mapping.transforms import collapse_spaces, email, phone_e164
 
@@ -75,10 +75,42 @@ def to_vendor(binding: Binding, value: str | None) -> FieldValue:
 
 @dataclass
 class Translation:
-    """A record's canonical values, plus the fields that could not be read."""
+    """A record's canonical values, plus the fields that could not be read.
+
+    `email` is the normalized identity; None when `unidentified` says why the
+    record cannot be matched at all (then nothing else of it is used).
+    """
 
     values: CanonicalValues = field(default_factory=dict)
     rejected: list[FieldRejected] = field(default_factory=list)
+    email: str | None = None
+    unidentified: FieldRejected | None = None
+
+
+def read_record(
+    config: MappingConfig,
+    system: str,
+    fields: Mapping[str, FieldValue],
+    email: str | None = None,
+) -> Translation:
+    """A vendor record in canonical form: its identity first, then every field.
+
+    `email` is the address the connector found outside the mapped fields,
+    used when the identity field itself is absent.
+    """
+    identity = config.identity_binding(system)
+    try:
+        address = to_canonical(
+            CANONICAL_FIELDS[IDENTITY_FIELD], identity, fields.get(identity.field, email)
+        )
+    except FieldRejected as exc:
+        return Translation(unidentified=exc)
+    if address is None:
+        reason = f"{identity.field} is empty; contacts are matched by email"
+        return Translation(unidentified=FieldRejected(IDENTITY_FIELD, reason))
+    out = translate_record(config, system, fields)
+    out.email = address
+    return out
 
 
 def translate_record(

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -31,8 +42,45 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class OutboxStatus(StrEnum):
+    """A planned write's life: pending -> in_flight -> sent | dead; superseded
+    when a newer plan (or a crash check) replaced it before it went out."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    SENT = "sent"
+    DEAD = "dead"
+    SUPERSEDED = "superseded"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PARTIAL = "partial"  # a system was set aside; the other was synced
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process died or a signal ended it
+    REPLAY = "replay"  # a `baton replay` run
+
+
+def _stored_as_value(enum: type[StrEnum]) -> Enum:
+    # Stored as the value text (not the member name) in a plain string column.
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        datetime: UTCDateTime,
+        OutboxStatus: _stored_as_value(OutboxStatus),
+        RunStatus: _stored_as_value(RunStatus),
+    }
 
 
 class ContactRow(Base):
@@ -62,6 +110,8 @@ class LinkRow(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     shadow: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    unread: Mapped[list[str]] = mapped_column(default=list)
+    """Vendor fields Baton could not read from its last copy: never written over."""
     remote_modified_at: Mapped[datetime | None] = mapped_column(default=None)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -94,7 +144,7 @@ class OutboxRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(128), default=None)
     email: Mapped[str] = mapped_column(String(320))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     run_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -129,7 +179,7 @@ class SyncRunRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[RunStatus] = mapped_column(default=RunStatus.RUNNING)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
 

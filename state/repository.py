@@ -23,6 +23,8 @@ from state.models import (
     DeadLetterRow,
     LeaseRow,
     OutboxRow,
+    OutboxStatus,
+    RunStatus,
     SyncRunRow,
     utcnow,
 )
@@ -104,11 +106,16 @@ class PlannedWrite:
     external_id: str | None
     payload: Mapping[str, Any]
 
+    @property
+    def creates(self) -> bool:
+        return self.external_id is None
+
 
 def replace_pending_writes(
     s: Session, planned: Sequence[PlannedWrite], run_id: int | None
 ) -> list[OutboxRow]:
-    """Make these the contacts' only pending writes; an empty payload plans none."""
+    """Make these the contacts' only pending writes; an empty update plans none
+    (a create goes out even with no fields: the record must exist there)."""
     by_system: dict[str, list[int]] = {}
     for p in planned:
         by_system.setdefault(p.system, []).append(p.contact_id)
@@ -118,7 +125,7 @@ def replace_pending_writes(
                 delete(OutboxRow).where(
                     OutboxRow.system == system,
                     OutboxRow.contact_id.in_(chunk),
-                    OutboxRow.status == "pending",
+                    OutboxRow.status == OutboxStatus.PENDING,
                 )
             )
     rows = [
@@ -132,7 +139,7 @@ def replace_pending_writes(
             run_id=run_id,
         )
         for p in planned
-        if p.payload
+        if p.payload or p.creates
     ]
     s.add_all(rows)
     return rows
@@ -151,7 +158,7 @@ def pending_writes(s: Session, system: str, limit: int) -> list[OutboxRow]:
     return list(
         s.scalars(
             select(OutboxRow)
-            .where(OutboxRow.system == system, OutboxRow.status == "pending")
+            .where(OutboxRow.system == system, OutboxRow.status == OutboxStatus.PENDING)
             .order_by(OutboxRow.external_id.is_not(None), OutboxRow.id)
             .limit(limit)
         )
@@ -162,7 +169,7 @@ def in_flight_writes(s: Session, system: str) -> list[OutboxRow]:
     return list(
         s.scalars(
             select(OutboxRow)
-            .where(OutboxRow.system == system, OutboxRow.status == "in_flight")
+            .where(OutboxRow.system == system, OutboxRow.status == OutboxStatus.IN_FLIGHT)
             .order_by(OutboxRow.id)
         )
     )
@@ -276,7 +283,7 @@ def count_open_dead_letters(s: Session) -> int:
 
 
 def start_run(s: Session) -> SyncRunRow:
-    run = SyncRunRow(status="running", stats={})
+    run = SyncRunRow(status=RunStatus.RUNNING, stats={})
     s.add(run)
     s.flush()
     return run

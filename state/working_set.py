@@ -106,8 +106,10 @@ class WorkingSet:
         contact_id: int,
         shadow: Mapping[str, Any],
         remote_modified_at: datetime | None,
+        unread: Collection[str] | None = None,
     ) -> LinkRow:
-        """Create or refresh the link and replace its shadow."""
+        """Create or refresh the link and replace its shadow (and, when given,
+        its list of fields Baton could not read)."""
         link = self.link_of(system, contact_id) or self.link(system, external_id)
         if link is None:
             link = LinkRow(system=system, external_id=external_id, contact_id=contact_id)
@@ -117,6 +119,10 @@ class WorkingSet:
         link.external_id = external_id
         link.contact_id = contact_id
         link.shadow = dict(shadow)
+        if unread is not None:
+            link.unread = sorted(unread)
+        elif link.unread is None:
+            link.unread = []
         link.remote_modified_at = remote_modified_at
         link.synced_at = utcnow()
         self._remember_links([link])

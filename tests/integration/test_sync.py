@@ -21,7 +21,7 @@ from mapping.config import MappingConfig, load_mapping
 from mapping.translate import translate_record
 from sandbox.hs_subscriptions import DEFAULT_SUBSCRIPTION_ID
 from state.database import Database
-from state.models import DeadLetterRow
+from state.models import DeadLetterRow, RunStatus
 from tests.integration.vendors import Runner, Vendors
 
 SHARED = [
@@ -425,9 +425,9 @@ def test_two_runs_cannot_overlap(settings: Settings) -> None:
     first = open_context(settings, connectors=make_connectors(settings))
     with pytest.raises(LeaseHeld):
         open_context(settings, connectors=make_connectors(settings))
-    close_run(first, "completed")
+    close_run(first, RunStatus.COMPLETED)
     second = open_context(settings, connectors=make_connectors(settings))
-    close_run(second, "completed")
+    close_run(second, RunStatus.COMPLETED)
 
 
 def test_member_that_appears_mid_run_is_merged_not_overwritten(
@@ -476,13 +476,13 @@ async def test_a_run_that_lost_its_lease_stops_without_writing(settings: Setting
 
     with pytest.raises(LeaseLost):
         await pull_page(slow, "hubspot", None, None)
-    close_run(slow, "failed")
+    close_run(slow, RunStatus.FAILED)
     with slow.db.session() as s:
         assert s.scalar(select(func.count()).select_from(ContactRow)) == 0
         run = s.get(SyncRunRow, slow.run_id)
         assert run is not None
         assert run.status == "interrupted"
-    close_run(taker, "completed")
+    close_run(taker, RunStatus.COMPLETED)
     for ctx in (slow, taker):
         for connector in ctx.connectors.values():
             await connector.aclose()

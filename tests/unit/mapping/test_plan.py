@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors.mailchimp_status import guard_status as guard_mailchimp_status
 from mapping.config import MappingConfig
-from mapping.consent import guard_mailchimp_status
 from mapping.merge import FieldState
 from mapping.plan import plan_fields
 

@@ -1,0 +1,65 @@
+"""Which canonical contact an incoming record belongs to.
+
+A record is found by its link `(system, external id)`, otherwise by its
+normalized email. Each system keeps the address it has until told
+otherwise: only the system where the email changed moves the contact's
+email, so the two never flip-flop. A second record of one system claiming
+an address already linked there is a duplicate, reported and never merged
+over the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.contract import RawRecord
+from mapping.config import MappingConfig
+from mapping.translate import same_vendor_value
+from state import repository as repo
+from state.models import ContactRow
+from state.working_set import WorkingSet
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The record cannot be placed on a contact; `reason` says why."""
+
+    reason: str
+
+
+def place(
+    work: WorkingSet, config: MappingConfig, system: str, record: RawRecord, email: str
+) -> ContactRow | Refused:
+    """The contact `record` (whose normalized email is `email`) belongs to.
+
+    Creates the contact when nobody has the address yet; moves the contact's
+    email when this system changed it.
+    """
+    link = work.link(system, record.external_id)
+    contact = work.contact(link.contact_id) if link is not None else None
+    if link is None:
+        contact = work.contact_by_email(email)
+        other = work.link_of(system, contact.id) if contact is not None else None
+        if other is not None:
+            return Refused(
+                f"duplicate: {email} is already linked to {system} record {other.external_id}"
+            )
+    if contact is None:
+        return work.create_contact(email)
+    if contact.email != email and _changed_here(
+        config, system, record, link.shadow if link else None
+    ):
+        if work.contact_by_email(email) is not None or repo.contact_by_email(work.session, email):
+            return Refused(f"email change to {email} collides with another contact")
+        work.change_email(contact, email)
+    return contact
+
+
+def _changed_here(
+    config: MappingConfig, system: str, record: RawRecord, shadow: Mapping[str, Any] | None
+) -> bool:
+    """Did this system change the record's email since the last sync?"""
+    field = config.identity_binding(system).field
+    return shadow is None or not same_vendor_value(record.fields.get(field), shadow.get(field))

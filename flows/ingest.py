@@ -1,0 +1,168 @@
+"""Records from a system into Baton's state, in one direction per record:
+translate (vendor -> canonical), place it on a contact, merge it field by
+field, keep the link's shadow, then plan the writes (canonical -> vendor).
+
+Pull, the settling of writes that met an existing record, and replay all
+take records in through here, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from connectors.contract import RawRecord
+from flows.context import SyncContext
+from flows.identity import Refused, place
+from flows.planning import plan_contacts, shadow_of
+from mapping.merge import MergeOutcome, merge_incoming
+from mapping.schema import IDENTITY_FIELD
+from mapping.translate import Translation, read_record
+from state import repository as repo
+from state.models import ContactRow
+from state.working_set import WorkingSet
+
+log = logging.getLogger("baton.sync")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A record with its canonical reading."""
+
+    record: RawRecord
+    reading: Translation
+
+
+def apply_records(
+    ctx: SyncContext, s: Session, system: str, records: Iterable[RawRecord]
+) -> set[int]:
+    """Take records of one system in; returns the contacts they touched.
+
+    A record that cannot be identified or placed is dead-lettered whole; a
+    field that cannot be read is dead-lettered on its own and the rest of
+    the record is used.
+    """
+    counts = ctx.report.of(system)
+    incoming = [Incoming(r, read_record(ctx.config, system, r.fields, r.email)) for r in records]
+    work = _load(s, system, incoming)
+    touched: set[int] = set()
+    for item in incoming:
+        counts.pulled += 1
+        if item.reading.email is None:
+            problem = item.reading.unidentified
+            _dead_letter(ctx, s, system, item.record, str(problem), IDENTITY_FIELD)
+            continue
+        placed = place(work, ctx.config, system, item.record, item.reading.email)
+        if isinstance(placed, Refused):
+            _dead_letter(ctx, s, system, item.record, placed.reason, IDENTITY_FIELD)
+            continue
+        _fold(ctx, work, system, item, placed)
+        touched.add(placed.id)
+    plan_contacts(ctx, work, touched)
+    return touched
+
+
+def _load(s: Session, system: str, incoming: list[Incoming]) -> WorkingSet:
+    """The page's contacts and links, with contacts for new addresses created
+    in one flush."""
+    emails = [i.reading.email for i in incoming if i.reading.email is not None]
+    work = WorkingSet(s)
+    work.load_records(system, [i.record.external_id for i in incoming], emails)
+    newcomers = {
+        i.reading.email: None
+        for i in incoming
+        if i.reading.email is not None
+        and work.link(system, i.record.external_id) is None
+        and work.contact_by_email(i.reading.email) is None
+    }
+    work.create_contacts(newcomers)
+    return work
+
+
+def _fold(
+    ctx: SyncContext, work: WorkingSet, system: str, item: Incoming, contact: ContactRow
+) -> None:
+    """Merge the record into its contact and keep what the system now holds."""
+    record, reading = item.record, item.reading
+    link = work.link(system, record.external_id)
+    shadow = link.shadow if link is not None else None
+    for rejected in reading.rejected:
+        _dead_letter(ctx, work.session, system, record, str(rejected), rejected.field, contact.id)
+    outcome = merge_incoming(
+        ctx.config,
+        system,
+        reading.values,
+        record.fields,
+        shadow,
+        repo.contact_state(contact),
+        record.modified_at,
+    )
+    if outcome.changed:
+        repo.store_state(contact, outcome.state)
+    _count(ctx, system, contact, outcome)
+    unread = _unread_after(ctx, system, item, link.unread if link is not None else [])
+    work.save_link(
+        system,
+        record.external_id,
+        contact.id,
+        shadow_of(ctx.config, system, record.fields, base=shadow, unread=unread),
+        record.modified_at,
+        unread=unread,
+    )
+
+
+def _unread_after(
+    ctx: SyncContext, system: str, item: Incoming, previous: Iterable[str]
+) -> set[str]:
+    """Vendor fields still unread after this copy. Only a copy that carries a
+    field can take it off the list (a replay brings just the identity and the
+    failed field)."""
+    failed = {ctx.config.fields[r.field].bindings[system].field for r in item.reading.rejected}
+    return (set(previous) - set(item.record.fields)) | failed
+
+
+def _count(ctx: SyncContext, system: str, contact: ContactRow, outcome: MergeOutcome) -> None:
+    counts = ctx.report.of(system)
+    if outcome.changed:
+        counts.changed += 1
+    else:
+        counts.unchanged += 1
+    counts.conflicts += len(outcome.conflicts)
+    for conflict in outcome.conflicts:
+        log.info(
+            "conflict on %s of contact %s: kept %s value, dropped %s value",
+            conflict.field,
+            contact.id,
+            conflict.kept_from,
+            conflict.dropped_from,
+        )
+
+
+def _dead_letter(
+    ctx: SyncContext,
+    s: Session,
+    system: str,
+    record: RawRecord,
+    reason: str,
+    field: str | None,
+    contact_id: int | None = None,
+) -> None:
+    ctx.report.of(system).dead_lettered += 1
+    repo.add_dead_letter(
+        s,
+        stage="pull",
+        system=system,
+        reason=f"{system} record {record.external_id}: {reason}",
+        payload={
+            "external_id": record.external_id,
+            "modified_at": record.modified_at.isoformat(),
+            "fields": dict(record.fields),
+        },
+        run_id=ctx.run_id,
+        external_id=record.external_id,
+        contact_id=contact_id,
+        field=field,
+    )
