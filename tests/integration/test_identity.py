@@ -1,0 +1,79 @@
+"""Identity over real HTTP: one person stays one contact, and keeps their consent."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from flows.settings import DEFAULT_MAPPING, Settings
+from mapping.config import MappingConfig, load_mapping
+from state.database import Database
+from state.models import ContactRow
+from tests.integration.test_sync import crm_view, email_view
+from tests.integration.vendors import Runner, Vendors
+
+
+@pytest.fixture(scope="module")
+def mapping() -> MappingConfig:
+    return load_mapping(DEFAULT_MAPPING)
+
+
+def contact_count(settings: Settings) -> int:
+    db = Database(settings.database_url)
+    with db.session() as s:
+        count = s.scalar(select(func.count()).select_from(ContactRow)) or 0
+    db.dispose()
+    return count
+
+
+def test_crm_email_change_of_an_opted_out_person_keeps_the_opt_out(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = next(
+        e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "unsubscribed"
+    )
+    contacts = contact_count(settings)
+    with vendors.hubspot as hs:
+        hs.patch(
+            f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
+            json={"properties": {"email": "moved." + email}},
+        ).raise_for_status()
+    run_sync()
+    run_sync()
+
+    assert contact_count(settings) == contacts
+    crm_after, members_after = crm_view(vendors, mapping), email_view(vendors, mapping)
+    assert len(crm_after) == len(crm)
+    assert len(members_after) == len(members)
+    assert "moved." + email not in members_after  # no second member for the new address
+    assert members_after[email]["_raw"]["status"] == "unsubscribed"
+    assert crm_after["moved." + email]["email_consent"] == "opted_out"
+
+
+def test_case_and_whitespace_variants_are_one_contact(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    with vendors.hubspot as hs:
+        hs.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "Pat.Variant@Example.org", "firstname": "Pat"}},
+        ).raise_for_status()
+    with vendors.mailchimp as mc:
+        mc.post(
+            f"/lists/{vendors.config.list_id}/members",
+            json={"email_address": "pat.variant@EXAMPLE.org ", "status": "unsubscribed"},
+        ).raise_for_status()
+    run_sync()
+    run_sync()
+
+    db = Database(settings.database_url)
+    with db.session() as s:
+        rows = list(s.scalars(select(ContactRow).where(ContactRow.email.like("%variant%"))))
+    db.dispose()
+    assert [r.email for r in rows] == ["pat.variant@example.org"]
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    assert members["pat.variant@example.org"]["_raw"]["status"] == "unsubscribed"
+    assert members["pat.variant@example.org"]["first_name"] == "Pat"
+    assert crm["pat.variant@example.org"]["email_consent"] == "opted_out"
