@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.schema import CreateIndex
 
 from state.models import Base
 
@@ -43,6 +44,10 @@ class Database:
         except OperationalError:
             # Two processes creating a new database at once: the other one won.
             Base.metadata.create_all(self.engine)
+        try:
+            _add_missing_indexes(self.engine)
+        except OperationalError:
+            _add_missing_indexes(self.engine)  # as above: another process added them
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     def session(self) -> Session:
@@ -50,6 +55,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """Indexes added since a database was made; `create_all` skips existing tables."""
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            for index in table.indexes:
+                # IF NOT EXISTS: reflection cannot see expression indexes to check first.
+                conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -202,39 +202,103 @@ def add_dead_letter(
     contact_id: int | None = None,
     field: str | None = None,
     request_id: str | None = None,
-) -> DeadLetterRow:
-    if stage == "push" and contact_id is not None:
-        # One open letter per contact and system: the latest refusal replaces older ones.
-        _close_letters(
-            s,
-            "superseded by a later refusal",
-            DeadLetterRow.stage == "push",
-            DeadLetterRow.system == system,
-            DeadLetterRow.contact_id == contact_id,
-        )
-    if stage == "pull" and external_id is not None:
-        # One open letter per record and field: the newest copy replaces older ones.
-        _close_letters(
-            s,
-            "superseded by a newer copy of the record",
-            DeadLetterRow.stage == "pull",
-            DeadLetterRow.system == system,
-            DeadLetterRow.external_id == external_id,
-            DeadLetterRow.field.is_(None) if field is None else DeadLetterRow.field == field,
-        )
-    row = DeadLetterRow(
-        stage=stage,
-        system=system,
-        reason=reason,
-        payload=dict(payload),
-        run_id=run_id,
-        external_id=external_id,
-        contact_id=contact_id,
-        field=field,
-        request_id=request_id,
-    )
-    s.add(row)
-    return row
+) -> None:
+    """Keep a letter; it replaces the open letter for the same record and field
+    (pull) or contact (push), so only one stays open.
+
+    Letters wait in the session until it flushes or commits; then the letters
+    they replace are closed and they are inserted, a few statements for the
+    whole page or batch instead of a lookup and an insert per letter.
+    """
+    letter: dict[str, Any] = {
+        "stage": stage,
+        "system": system,
+        "reason": reason,
+        "payload": dict(payload),
+        "run_id": run_id,
+        "external_id": external_id,
+        "contact_id": contact_id,
+        "field": field,
+        "request_id": request_id,
+        "created_at": utcnow(),
+        "resolved_at": None,
+        "resolution": None,
+    }
+    s.connection()  # inside the transaction, so a rollback takes the letter with it
+    waiting: list[dict[str, Any]] = s.info.setdefault(_WAITING, [])
+    waiting.append(letter)
+
+
+# A letter's slot: ("pull", system, field, external_id) or ("push", system, None, contact_id).
+_LetterKey = tuple[str, str, str | None, str | int]
+_WAITING = "baton.letters_waiting"
+_SUPERSEDED = {
+    "push": "superseded by a later refusal",
+    "pull": "superseded by a newer copy of the record",
+}
+
+
+def _letter_key(letter: Mapping[str, Any]) -> _LetterKey | None:
+    if letter["stage"] == "push" and letter["contact_id"] is not None:
+        return ("push", letter["system"], None, letter["contact_id"])
+    if letter["stage"] == "pull" and letter["external_id"] is not None:
+        return ("pull", letter["system"], letter["field"], letter["external_id"])
+    return None
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(s: Session, _context: object, _instances: object) -> None:
+    _write_waiting_letters(s)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(s: Session) -> None:
+    # A commit with nothing else to flush skips the flush: letters still go in.
+    _write_waiting_letters(s)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_waiting(s: Session, _previous: object) -> None:
+    # The new letters were rolled back with the rest of the page.
+    s.info.pop(_WAITING, None)
+
+
+def _write_waiting_letters(s: Session) -> None:
+    """Close the open letters the waiting ones replace, then insert those at once."""
+    waiting: list[dict[str, Any]] | None = s.info.pop(_WAITING, None)
+    if not waiting:
+        return
+    latest: dict[_LetterKey, dict[str, Any]] = {}
+    for letter in waiting:
+        key = _letter_key(letter)
+        if key is None:
+            continue
+        earlier = latest.get(key)
+        if earlier is not None:  # the same record or contact twice in one page
+            earlier["resolved_at"] = letter["created_at"]
+            earlier["resolution"] = _SUPERSEDED[key[0]]
+        latest[key] = letter
+    groups: dict[tuple[str, str, str | None], list[str | int]] = {}
+    for stage, system, field, ident in latest:
+        groups.setdefault((stage, system, field), []).append(ident)
+    for (stage, system, field), idents in groups.items():
+        for chunk in chunks(sorted(idents, key=str)):
+            if stage == "push":
+                slot: ColumnElement[bool] = DeadLetterRow.contact_id.in_(chunk)
+            else:
+                same_field = (
+                    DeadLetterRow.field.is_(None) if field is None else DeadLetterRow.field == field
+                )
+                slot = and_(same_field, DeadLetterRow.external_id.in_(chunk))
+            _close_letters(
+                s,
+                _SUPERSEDED[stage],
+                DeadLetterRow.stage == stage,
+                DeadLetterRow.system == system,
+                slot,
+            )
+    # A Core executemany: one statement for every letter of the page.
+    s.execute(insert(DeadLetterRow.metadata.tables[DeadLetterRow.__tablename__]), waiting)
 
 
 def resolve_push_letters(s: Session, system: str, contact_ids: Sequence[int]) -> None:
@@ -250,6 +314,7 @@ def resolve_push_letters(s: Session, system: str, contact_ids: Sequence[int]) ->
 
 
 def _close_letters(s: Session, resolution: str, *where: ColumnElement[bool]) -> None:
+    # The partial indexes on open letters make this a lookup, not a table scan.
     s.execute(
         update(DeadLetterRow)
         .where(DeadLetterRow.resolved_at.is_(None), *where)
