@@ -63,6 +63,8 @@ class HubSpotState:
         self.by_email: dict[str, int] = {}
         self.owners: list[Owner] = []
         self.next_id = 1001
+        # Merged-away id -> the id of the record that absorbed it.
+        self.merged_into: dict[int, int] = {}
         self.comm = CommPrefs()
         # Told the name of every read-only property a write tried to set (for the counters).
         self.on_read_only: Callable[[str], None] = _ignore
@@ -87,7 +89,7 @@ class HubSpotState:
             found = self.by_email.get(email_key(ident))
             contact = self.contacts.get(found) if found is not None else None
         else:
-            contact = self.contacts.get(int(ident)) if ident.isdigit() else None
+            contact = self.contacts.get(self.survivor(int(ident))) if ident.isdigit() else None
         if contact is None or contact.archived:
             return None
         return contact
@@ -232,8 +234,51 @@ class HubSpotState:
         if self.by_email.get(key) == contact.id:
             del self.by_email[key]
 
+    def survivor(self, contact_id: int) -> int:
+        """The id a (possibly merged-away) id resolves to now."""
+        while contact_id in self.merged_into:
+            contact_id = self.merged_into[contact_id]
+        return contact_id
+
+    def merge(self, primary: HubContact, other: HubContact) -> HubContact:
+        """``POST /contacts/merge``: both records become one under a new id.
+
+        Stricter reading than "the primary keeps its id": the result always
+        carries a new id (HubSpot documents that it may), so a client that
+        keeps the old ids must follow them. The primary's values win; the
+        other's fill its gaps. Both old ids resolve to the result on GET,
+        leave list and search, and are named in ``hs_merged_object_ids``.
+        """
+        props: dict[str, str | None] = {k: v for k, v in other.props.items() if v not in (None, "")}
+        props.update({k: v for k, v in primary.props.items() if v not in (None, "")})
+        absorbed = [
+            *(primary.props.get("hs_merged_object_ids") or "").split(";"),
+            *(other.props.get("hs_merged_object_ids") or "").split(";"),
+            str(primary.id),
+            str(other.id),
+        ]
+        props["hs_merged_object_ids"] = ";".join(i for i in absorbed if i)
+        other_email = email_key(other.props.get("email"))
+        if other_email and other_email != email_key(primary.props.get("email")):
+            props["hs_additional_emails"] = str(other.props.get("email") or "").strip()
+        now = utcnow()
+        result = HubContact(self.next_id, props, min(primary.created, other.created), now)
+        self.next_id += 1
+        result.sync_system_props()
+        self.contacts[result.id] = result
+        self.ids.append(result.id)
+        for old in (primary, other):
+            self.merged_into[old.id] = result.id
+            self.ids.remove(old.id)
+            key = email_key(old.props.get("email"))
+            if key and self.by_email.get(key) == old.id:
+                self.by_email[key] = result.id
+        return result
+
     def live_count(self) -> int:
-        return sum(1 for c in self.contacts.values() if not c.archived)
+        return sum(1 for _ in self.iter_live())
 
     def iter_live(self) -> Iterable[HubContact]:
-        return (c for c in self.contacts.values() if not c.archived)
+        return (
+            c for c in self.contacts.values() if not c.archived and c.id not in self.merged_into
+        )

@@ -81,6 +81,26 @@ async def get_contact(request: Request, store: SandboxStore) -> Response:
         return JSONResponse(contact.to_json(_requested(q.get("properties"))))
 
 
+async def merge_contacts(request: Request, store: SandboxStore) -> Response:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("body must be an object")
+    ids = [str(body.get("primaryObjectId") or ""), str(body.get("objectIdToMerge") or "")]
+    if not all(i.isdigit() for i in ids):
+        raise BadRequest("primaryObjectId and objectIdToMerge must be contact ids")
+    with store.lock:
+        primary, other = (store.hubspot.get(i) for i in ids)
+        for ident, contact in zip(ids, (primary, other), strict=True):
+            if contact is None:
+                return _not_found(ident)
+        assert primary is not None and other is not None
+        if primary.id == other.id:
+            raise BadRequest("a contact cannot be merged with itself")
+        result = store.hubspot.merge(primary, other)
+        store.stats.record_write("hubspot", str(result.id))
+        return JSONResponse(result.to_json(["hs_merged_object_ids", "hs_additional_emails"]))
+
+
 async def patch_contact(request: Request, store: SandboxStore) -> Response:
     ident = request.path_params["contactId"]
     body = await read_json(request)
@@ -430,6 +450,7 @@ def routes() -> list[Route]:
         w("POST", f"{BASE}/batch/update", batch_update, write=True),
         w("POST", f"{BASE}/batch/upsert", batch_upsert, write=True),
         w("POST", f"{BASE}/batch/archive", batch_archive, write=True),
+        w("POST", f"{BASE}/merge", merge_contacts, write=True),
         w("GET", BASE, list_contacts),
         w("POST", BASE, create_contact, write=True),
         w("GET", BASE + "/{contactId}", get_contact),
