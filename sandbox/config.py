@@ -37,5 +37,8 @@ class SandboxConfig(BaseModel):
     hubspot_burst: int = 100
     hubspot_search_per_second: int = 5
     mailchimp_max_connections: int = 10
+    # Added to every vendor request, as a real API's round trip would be (benchmarks: 30).
+    # A Mailchimp request holds its connection slot for the whole wait.
+    latency_ms: int = 0
     # A GDPR-enabled HubSpot portal: subscription writes need a legal basis and its explanation.
     hubspot_gdpr: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -107,6 +108,7 @@ def hubspot_route(
         store = store_of(request)
         with store.lock:
             store.stats.requests[key] += 1
+        await _latency(store)
         fault = store.take_fault(method, request.url.path)
         if fault is not None:
             extra = _retry_after(fault)
@@ -202,6 +204,7 @@ def mailchimp_route(
                 "simultaneous connections.",
             )
         try:
+            await _latency(store)
             fault = store.take_fault(method, request.url.path)
             if fault is not None:
                 extra = (
@@ -241,3 +244,8 @@ def mailchimp_route(
 
 def _retry_after(fault: Fault) -> dict[str, str]:
     return {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+
+
+async def _latency(store: SandboxStore) -> None:
+    if store.config.latency_ms > 0:
+        await asyncio.sleep(store.config.latency_ms / 1000)
