@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from connectors import systems
+from connectors import hubspot_fields, systems
 from connectors.batching import chunked, complete, send_bisecting
 from connectors.contract import (
     FieldValue,
@@ -29,6 +29,7 @@ from connectors.contract import (
     WriteOp,
     WriteOutcome,
 )
+from connectors.fields import FieldInfo, FieldSpec
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
 from connectors.hubspot_consent import (
     CONSENT_PROPERTY,
@@ -137,6 +138,50 @@ class HubSpotClient(ApiClient):
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return owners
+
+    # -- field definitions (baton mapping discover / apply / validate --remote) ----
+
+    field_limit: int | None = None
+
+    async def describe_fields(self) -> list[FieldInfo]:
+        return [hubspot_fields.field_info(p) for p in await self.list_properties()]
+
+    def creation_problem(self, spec: FieldSpec) -> str | None:
+        return hubspot_fields.creation_problem(spec)
+
+    def counts_toward_limit(self, field: FieldInfo) -> bool:
+        return False
+
+    async def create_field(self, spec: FieldSpec) -> FieldInfo:
+        body = hubspot_fields.property_body(spec)
+        await self._ensure_baton_group()
+        created = await self.request_json("POST", PROPERTIES, json=body)
+        return hubspot_fields.field_info(created)
+
+    async def add_options(
+        self, field: FieldInfo, values: Sequence[str], labels: Sequence[str]
+    ) -> FieldInfo:
+        # PATCH replaces the whole list: read the current one (labels, hidden flags) first.
+        path, template = f"{PROPERTIES}/{field.name}", f"{PROPERTIES}/{{name}}"
+        current = await self.request_json("GET", path, template=template)
+        options = hubspot_fields.extended_options(current.get("options") or [], values, labels)
+        updated = await self.request_json(
+            "PATCH", path, template=template, json={"options": options}
+        )
+        return hubspot_fields.field_info(updated)
+
+    async def _ensure_baton_group(self) -> None:
+        groups = await self.request_json("GET", f"{PROPERTIES}/groups")
+        names = {g.get("name") for g in groups.get("results") or []}
+        if hubspot_fields.BATON_GROUP not in names:
+            await self.request(
+                "POST",
+                f"{PROPERTIES}/groups",
+                json={
+                    "name": hubspot_fields.BATON_GROUP,
+                    "label": hubspot_fields.BATON_GROUP_LABEL,
+                },
+            )
 
     # -- pull -----------------------------------------------------------------
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 
-from connectors import systems
+from connectors import mailchimp_fields, systems
 from connectors.batching import chunked, complete, send_bisecting
 from connectors.contract import Page, RawRecord, RecordFailure, WriteOp, WriteOutcome, flatten
 from connectors.errors import ConfigurationError, RequestRejected
+from connectors.fields import FieldInfo, FieldSpec
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
 from connectors.mailchimp_members import StatusRefused, member_body
 from connectors.pacing import ConcurrencyCap
@@ -165,6 +166,42 @@ class MailchimpClient(ApiClient):
             fields.extend(batch)
             if not batch or len(fields) >= int(body.get("total_items") or 0):
                 return fields
+
+    # -- field definitions (baton mapping discover / apply / validate --remote) ----
+
+    field_limit: int | None = mailchimp_fields.MERGE_FIELD_LIMIT
+
+    async def describe_fields(self) -> list[FieldInfo]:
+        merge = [mailchimp_fields.field_info(f) for f in await self.list_merge_fields()]
+        return [*mailchimp_fields.MEMBER_FIELDS, *merge]
+
+    def creation_problem(self, spec: FieldSpec) -> str | None:
+        return mailchimp_fields.creation_problem(spec)
+
+    def counts_toward_limit(self, field: FieldInfo) -> bool:
+        return field.name.startswith(mailchimp_fields.MERGE_PREFIX)
+
+    async def create_field(self, spec: FieldSpec) -> FieldInfo:
+        created = await self.request_json(
+            "POST",
+            f"/lists/{self.list_id}/merge-fields",
+            template="/lists/{list_id}/merge-fields",
+            json=mailchimp_fields.merge_field_body(spec),
+        )
+        return mailchimp_fields.field_info(created)
+
+    async def add_options(
+        self, field: FieldInfo, values: Sequence[str], labels: Sequence[str]
+    ) -> FieldInfo:
+        have = list(field.options or ())
+        choices = have + [v for v in values if v not in have]
+        updated = await self.request_json(
+            "PATCH",
+            f"/lists/{self.list_id}/merge-fields/{field.vendor_id}",
+            template="/lists/{list_id}/merge-fields/{merge_id}",
+            json={"options": {"choices": choices}},
+        )
+        return mailchimp_fields.field_info(updated)
 
     # -- pull -----------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""Mailchimp audience fields: the member fields every audience has and its merge fields as
+`FieldInfo`, and the merge field Baton creates for a `FieldSpec`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.fields import FieldCreationRefused, FieldInfo, FieldSpec
+
+MERGE_PREFIX = "merge_fields."
+TAG_MAX = 10
+# About 30 merge fields per audience on standard plans, the defaults included.
+MERGE_FIELD_LIMIT = 30
+_TAG_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
+
+# Member fields outside merge_fields that a mapping may bind.
+MEMBER_FIELDS = (
+    FieldInfo("email_address", "Email address", "email"),
+    FieldInfo("status", "Subscription status", "status", options=_STATUSES),
+    FieldInfo("tags", "Tags", "tags"),
+    FieldInfo("id", "Subscriber hash", "text", read_only=True),
+    FieldInfo("full_name", "Full name", "text", read_only=True),
+    FieldInfo("last_changed", "Last changed", "datetime", read_only=True),
+    FieldInfo("unsubscribe_reason", "Unsubscribe reason", "text", read_only=True),
+)
+
+# canonical type -> merge field type. Phones go in text fields: a `phone` field in US
+# format refuses the E.164 numbers Baton writes.
+_TYPES: dict[str, str] = {
+    "string": "text",
+    "email": "text",
+    "phone": "text",
+    "number": "number",
+    "boolean": "dropdown",
+    "date": "date",
+    "datetime": "text",
+    "enum": "dropdown",
+    "multi_select": "text",
+}
+
+
+def field_info(merge: Mapping[str, Any]) -> FieldInfo:
+    """A merge field from `/lists/{id}/merge-fields` as a `FieldInfo`."""
+    kind = str(merge.get("type") or "text")
+    choices = (merge.get("options") or {}).get("choices") or []
+    options = tuple(str(c) for c in choices) if kind in ("dropdown", "radio") else None
+    return FieldInfo(
+        name=f"{MERGE_PREFIX}{merge.get('tag')}",
+        label=str(merge.get("name") or merge.get("tag")),
+        type=kind,
+        options=options,
+        option_labels=options or (),
+        custom=str(merge.get("tag")) not in ("FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"),
+        vendor_id=str(merge.get("merge_id")),
+    )
+
+
+def creation_problem(spec: FieldSpec) -> str | None:
+    if not spec.name.startswith(MERGE_PREFIX):
+        return "only merge fields (merge_fields.TAG) can be created in an audience"
+    tag = spec.name[len(MERGE_PREFIX) :]
+    if len(tag) > TAG_MAX or not _TAG_RE.match(tag):
+        return (
+            f"merge tag {tag!r} must be 1 to {TAG_MAX} upper-case letters, digits or _ "
+            "and start with a letter"
+        )
+    if spec.type == "consent":
+        return "consent lives in the member's status, never a merge field"
+    if spec.type not in _TYPES:
+        return f"no merge field type holds {spec.type!r} values"
+    if _TYPES[spec.type] == "dropdown" and spec.type == "enum" and not spec.options:
+        return "a dropdown needs its choices: list the values under `values:`"
+    return None
+
+
+def merge_field_body(spec: FieldSpec) -> dict[str, Any]:
+    """The `POST /lists/{id}/merge-fields` body for `spec`; raises when it cannot be."""
+    problem = creation_problem(spec)
+    if problem is not None:
+        raise FieldCreationRefused("mailchimp", spec.name, problem)
+    kind = _TYPES[spec.type]
+    # A dropdown stores the choice itself: the values Baton writes are the choices.
+    choices = list(spec.options)
+    if kind == "dropdown" and not choices:
+        choices = ["true", "false"]
+    body: dict[str, Any] = {
+        "tag": spec.name[len(MERGE_PREFIX) :],
+        "name": spec.label,
+        "type": kind,
+        "required": False,
+        "public": False,
+    }
+    if kind == "dropdown":
+        body["options"] = {"choices": choices}
+    return body
