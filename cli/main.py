@@ -192,11 +192,18 @@ def sandbox(
     invalid_emails: Annotated[int, typer.Option(help="CRM emails the email platform refuses.")] = 2,
     missing_emails: Annotated[int, typer.Option(help="CRM contacts without an email.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    preset: Annotated[
+        str, typer.Option(help="Portal to play: baton (fields exist), fresh, customised.")
+    ] = "baton",
 ) -> None:
     """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
+    from sandbox.config import Preset
     from sandbox.server import SandboxConfig, serve
 
+    if preset not in {p.value for p in Preset}:
+        fail(f"--preset: {preset!r} is not one of {', '.join(p.value for p in Preset)}")
     config = SandboxConfig(
+        preset=Preset(preset),
         seed=seed,
         overlap=overlap,
         hubspot_only=hubspot_only,
@@ -215,12 +222,14 @@ def sandbox(
 
 @app.command()
 def demo() -> None:
-    """Start the sandbox, sync twice against it, and show what happened."""
+    """Start a fresh sandbox portal, set it up for the mapping, sync twice, show what happened."""
     from pathlib import Path
 
+    from cli.mapping_cmds import apply_mapping
+    from sandbox.config import Preset
     from sandbox.server import SandboxConfig, SandboxServer
 
-    config = SandboxConfig()
+    config = SandboxConfig(preset=Preset.FRESH)
     db_path = Path(".baton") / "demo.db"
     db_path.parent.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -242,6 +251,8 @@ def demo() -> None:
             f"only in the CRM, {config.mailchimp_only} only in the email platform"
         )
         settings = load_settings()
+        out.print("The portal is fresh; `baton mapping apply` creates what the mapping needs:")
+        apply_mapping(settings, dry_run=False)
         preflight(settings)
         print_report("First sync", run_flow(settings))
         print_report(
@@ -316,6 +327,15 @@ def status() -> None:
             views.dead_letters(repo.open_dead_letters(s, limit=20), repo.count_open_dead_letters(s))
         )
     db.dispose()
+
+
+def _register_subcommands() -> None:
+    from cli.mapping_cmds import mapping_app
+
+    app.add_typer(mapping_app, name="mapping")
+
+
+_register_subcommands()
 
 
 def run() -> None:

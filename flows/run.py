@@ -118,7 +118,8 @@ async def verify_systems(
             name, field = missing[0]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise MappingConfigError(
-                f"{system} has no field {field!r} (mapped for {name!r}){more}",
+                f"{system} has no field {field!r} (mapped for {name!r}){more}; "
+                "run `baton mapping apply` to create what the mapping needs",
                 path=str(mapping_file),
                 line=line_in_file(mapping_file, ("fields", name, system)),
             )

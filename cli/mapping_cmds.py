@@ -1,0 +1,100 @@
+"""`baton mapping …`: check the mapping file, and set a portal up for it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from connectors.fields import FieldAdmin
+from flows.field_setup import FieldSetupRefused, SystemPlan
+from flows.settings import Settings
+
+mapping_app = typer.Typer(
+    no_args_is_help=True, help="Check the mapping file and set a portal up for it."
+)
+
+
+def _admins(settings: Settings, mapping_file: Path) -> tuple[object, dict[str, FieldAdmin]]:
+    from cli import main
+    from flows.run import build_connectors
+    from mapping.config import load_mapping
+
+    with main.one_line_errors(settings):
+        config = load_mapping(mapping_file)
+        connectors = build_connectors(settings, config, retry=main.PREFLIGHT_RETRY)
+    return config, {s: c for s, c in connectors.items() if isinstance(c, FieldAdmin)}
+
+
+def apply_mapping(settings: Settings, *, dry_run: bool) -> list[SystemPlan]:
+    """Run `apply` against the configured systems and print what it did (or would do)."""
+    from cli import main
+    from flows.field_setup import apply
+    from mapping.config import MappingConfig
+
+    config, admins = _admins(settings, settings.mapping_file)
+    assert isinstance(config, MappingConfig)
+
+    async def go() -> list[SystemPlan]:
+        try:
+            return await apply(config, admins, dry_run=dry_run)
+        finally:
+            for admin in admins.values():
+                close = getattr(admin, "aclose", None)
+                if close is not None:
+                    await close()
+
+    with main.one_line_errors(settings, "mapping apply stopped"):
+        try:
+            plans = asyncio.run(go())
+        except FieldSetupRefused as exc:
+            main.fail(f"mapping apply refused, nothing was changed: {exc}")
+    verb = "would " if dry_run else ""
+    for plan in plans:
+        if not plan.actions:
+            main.out.print(f"{plan.system}: nothing to create", highlight=False)
+        for action in plan.actions:
+            text = action.describe()
+            if not dry_run:
+                text = text.replace("create ", "created ", 1).replace("add ", "added ", 1)
+            main.out.print(f"{plan.system}: {verb}{escape(text)}", highlight=False)
+    return plans
+
+
+@mapping_app.command("apply")
+def apply_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be created.")
+    ] = False,
+) -> None:
+    """Create on each system the fields and values the mapping needs and lacks."""
+    from cli import main
+
+    apply_mapping(main.load_settings(), dry_run=dry_run)
+
+
+@mapping_app.command("validate")
+def validate_cmd(
+    file: Annotated[
+        Path | None, typer.Argument(help="Mapping file (default: the setting).")
+    ] = None,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also check the fields against both systems.")
+    ] = False,
+) -> None:
+    """Check a mapping file; with --remote, also that both systems have its fields."""
+    from cli import main
+    from mapping.config import load_mapping
+
+    settings = main.load_settings()
+    if file is not None:
+        settings = settings.model_copy(update={"mapping_file": file})
+    with main.one_line_errors(settings):
+        load_mapping(settings.mapping_file)
+    if remote:
+        main.preflight(settings)
+    where = " and both systems have its fields" if remote else ""
+    main.out.print(f"{settings.mapping_file}: valid{where}", highlight=False)
