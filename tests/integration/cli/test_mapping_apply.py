@@ -4,7 +4,6 @@ nothing, and the sync that follows converges."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import httpx
