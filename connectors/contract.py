@@ -29,6 +29,8 @@ class RawRecord:
     email: str | None
     modified_at: datetime
     fields: Mapping[str, FieldValue]
+    merged_ids: tuple[str, ...] = ()
+    """Ids of records the vendor merged into this one (they now resolve to it)."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ PROPERTIES = "/crm/v3/properties/contacts"
 OWNERS = "/crm/v3/owners"
 
 # Properties every pull needs regardless of the mapping's choice.
-_REQUIRED_PROPERTIES = ("email", "lastmodifieddate")
+# `hs_merged_object_ids` names the records a merge folded into this one.
+_REQUIRED_PROPERTIES = ("email", "lastmodifieddate", "hs_merged_object_ids")
 
 
 class HubSpotClient(ApiClient):
@@ -363,12 +364,15 @@ class HubSpotClient(ApiClient):
             or EPOCH
         )
         email = props.get("email")
+        own_id = str(obj.get("id"))
+        merged = str(props.get("hs_merged_object_ids") or "").split(";")
         return RawRecord(
             system=self.system,
-            external_id=str(obj.get("id")),
+            external_id=own_id,
             email=email if isinstance(email, str) else None,
             modified_at=modified,
             fields=props,
+            merged_ids=tuple(i.strip() for i in merged if i.strip() and i.strip() != own_id),
         )
 
 

@@ -42,7 +42,9 @@ def place(
     if link is None:
         contact = work.contact_by_email(email)
         other = work.link_of(system, contact.id) if contact is not None else None
-        if other is not None:
+        # The system merged the linked record into this one: the same person,
+        # under the survivor's id from now on (the link moves when it is saved).
+        if other is not None and other.external_id not in record.merged_ids:
             return Refused(
                 f"duplicate: {email} is already linked to {system} record {other.external_id}"
             )

@@ -9,7 +9,7 @@ from flows.settings import DEFAULT_MAPPING, Settings
 from mapping.config import MappingConfig, load_mapping
 from state.database import Database
 from state.models import ContactRow
-from tests.integration.test_sync import crm_view, email_view
+from tests.integration.test_sync import crm_view, dead_letters, email_view
 from tests.integration.vendors import Runner, Vendors
 
 
@@ -77,3 +77,39 @@ def test_case_and_whitespace_variants_are_one_contact(
     assert members["pat.variant@example.org"]["_raw"]["status"] == "unsubscribed"
     assert members["pat.variant@example.org"]["first_name"] == "Pat"
     assert crm["pat.variant@example.org"]["email_consent"] == "opted_out"
+
+
+def test_hubspot_merge_moves_the_link_to_the_survivor(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    both = sorted(set(crm) & set(members))
+    primary, other = crm[both[0]]["_raw"]["id"], crm[both[1]]["_raw"]["id"]
+    contacts = contact_count(settings)
+    letters = {d.id for d in dead_letters(settings)}
+    with vendors.hubspot as hs:
+        response = hs.post(
+            "/crm/v3/objects/contacts/merge",
+            json={"primaryObjectId": primary, "objectIdToMerge": other},
+        )
+        assert response.status_code == 200, response.text
+        survivor = response.json()["id"]
+        hs.patch(
+            f"/crm/v3/objects/contacts/{survivor}", json={"properties": {"jobtitle": "Merged"}}
+        ).raise_for_status()
+    vendors.reset_stats()
+    run_sync()
+    run_sync()
+
+    writes = vendors.stats()["record_writes"]["hubspot"]
+    assert primary not in writes and other not in writes  # merged-away ids are never written
+    assert not [d.reason for d in dead_letters(settings) if d.id not in letters]
+    assert contact_count(settings) == contacts  # no second canonical contact
+    crm_after, members_after = crm_view(vendors, mapping), email_view(vendors, mapping)
+    assert crm_after[both[0]]["_raw"]["id"] == survivor
+    assert len(crm_after) == len(crm) - 1  # no duplicate created in the CRM
+    assert len(members_after) == len(members)  # and none in the email platform
+    assert members_after[both[0]]["job_title"] == "Merged"
+    # Consent-first: the second address's member is left as it was, never archived.
+    assert members_after[both[1]]["_raw"]["status"] == members[both[1]]["_raw"]["status"]
