@@ -47,7 +47,7 @@ def test_satisfies_protocol(hubspot: HubSpotClient) -> None:
 def test_default_budgets() -> None:
     client = HubSpotClient(HS_URL, HS_TOKEN, properties=["firstname"])
     assert (client.search_budget.max_calls, client.search_budget.period_s) == (4, 1.0)
-    assert client.properties == ["firstname", "email", "lastmodifieddate"]
+    assert client.properties == ["firstname", "email", "lastmodifieddate", "hs_merged_object_ids"]
 
 
 @respx.mock(base_url=HS_URL)
@@ -81,7 +81,13 @@ async def test_search_body_and_keyset_paging(
             }
         ],
         "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-        "properties": ["firstname", "lastname", "email", "lastmodifieddate"],
+        "properties": [
+            "firstname",
+            "lastname",
+            "email",
+            "lastmodifieddate",
+            "hs_merged_object_ids",
+        ],
         "limit": 200,
     }
     assert "after" not in first_body
