@@ -6,6 +6,7 @@
     ├── AuthenticationFailed       401 / 403: the credential is wrong or lacks scopes
     ├── RateLimited                429 still coming back after all retries
     ├── ServerError                5xx still coming back after all retries
+    ├── BadResponse                2xx whose body is not whole JSON after all retries
     └── RequestRejected            any other 4xx for the request as a whole
 
 Failures of single records inside an otherwise successful batch are not
@@ -65,6 +66,10 @@ class RateLimited(ConnectorError):
 
 class ServerError(ConnectorError):
     """The server kept failing with 5xx after every retry."""
+
+
+class BadResponse(ConnectorError):
+    """The server kept answering with bodies that could not be read (truncated JSON)."""
 
 
 class RequestRejected(ConnectorError):

@@ -2,8 +2,12 @@
 
 Every attempt (first try or retry) passes the client's pacing first and is
 counted in `CallStats`, so benchmark numbers are the calls the vendor saw.
-Retries cover 429, 5xx and transport failures on every call path; anything
-else is mapped at once to the `connectors.errors` hierarchy.
+Retries cover, on every call path: 429 (with or without `Retry-After`), a
+vendor's own throttle signal (`is_throttled`), 5xx whatever the body (HTML
+from a proxy included), timeouts and stalled reads, connections reset
+mid-response, and 2xx bodies that are not whole JSON (truncated). Anything
+else is mapped at once to the `connectors.errors` hierarchy. A throttle also
+pauses the client's budgets, so concurrent requests hold back together.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from connectors.contract import CallStats
 from connectors.errors import (
     AuthenticationFailed,
+    BadResponse,
     ConnectorError,
     RateLimited,
     RequestRejected,
     ServerError,
     Unreachable,
 )
-from connectors.pacing import ConcurrencyCap, RateBudget
+from connectors.pacing import ConnectionCap, WindowBudget
 
 ErrorInfo = tuple[str, str | None, str | None]
 """What a vendor error body says: (message, category, request id)."""
@@ -99,8 +104,8 @@ class ApiClient:
         *,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
-        budget: RateBudget | None = None,
-        concurrency: ConcurrencyCap | None = None,
+        budget: WindowBudget | None = None,
+        concurrency: ConnectionCap | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
     ) -> None:
@@ -111,6 +116,14 @@ class ApiClient:
         self._auth = auth
         self._budget = budget
         self._concurrency = concurrency
+        # No more open connections than requests allowed in flight.
+        self._limits = (
+            httpx.Limits(
+                max_connections=concurrency.limit, max_keepalive_connections=concurrency.limit
+            )
+            if concurrency is not None and concurrency.limit
+            else httpx.Limits()
+        )
         self._timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
@@ -120,8 +133,14 @@ class ApiClient:
 
     def parse_error(self, response: httpx.Response) -> ErrorInfo:
         """(message, category, request id) from an error response."""
+        if "html" in response.headers.get("Content-Type", "").lower():
+            # A proxy's error page says nothing a log line needs.
+            return (f"HTTP {response.status_code} {response.reason_phrase} (HTML page)", None, None)
         text = response.text.strip()
         return (text[:500] or response.reason_phrase or f"HTTP {response.status_code}", None, None)
+
+    def observe(self, response: httpx.Response) -> None:
+        """Learn from any response (quota headers); the base class has nothing to learn."""
 
     def is_throttled(self, response: httpx.Response) -> bool:
         """Whether this response means "slow down" (retry) rather than a hard refusal."""
@@ -139,6 +158,7 @@ class ApiClient:
                 headers=self._headers,
                 auth=self._auth,
                 timeout=self._timeout_s,
+                limits=self._limits,
             )
             self._client_loop = loop
         return self._client
@@ -158,14 +178,20 @@ class ApiClient:
         template: str | None = None,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
-        budgets: Sequence[RateBudget] = (),
+        budgets: Sequence[WindowBudget] = (),
         allow_status: Container[int] = (),
+        expect_json: bool = False,
     ) -> httpx.Response:
-        """Send with pacing and retries; return a 2xx (or allowed) response or raise."""
+        """Send with pacing and retries; return a 2xx (or allowed) response or raise.
+
+        With `expect_json`, a 2xx body that does not parse (a truncated
+        response) is retried like a transport failure.
+        """
         endpoint = f"{method.upper()} {template or path}"
+        paced = [b for b in (self._budget, *budgets) if b is not None]
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(self.retry.max_attempts, 1)),
-            wait=self._wait,
+            wait=lambda state: self._wait(state, paced),
             retry=retry_if_exception_type(_Transient),
             before_sleep=self._count_retry,
             reraise=True,
@@ -174,7 +200,7 @@ class ApiClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._attempt(
-                        method, path, endpoint, params, json, budgets, allow_status
+                        method, path, endpoint, params, json, paced, allow_status, expect_json
                     )
         except _Transient as exc:
             raise exc.kind(
@@ -188,7 +214,7 @@ class ApiClient:
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def request_json(self, method: str, path: str, **kw: Any) -> Any:
-        response = await self.request(method, path, **kw)
+        response = await self.request(method, path, expect_json=True, **kw)
         if not response.content:
             return None
         return response.json()
@@ -200,12 +226,12 @@ class ApiClient:
         endpoint: str,
         params: Mapping[str, str | int] | None,
         json: Any,
-        budgets: Sequence[RateBudget],
+        budgets: Sequence[WindowBudget],
         allow_status: Container[int],
+        expect_json: bool,
     ) -> httpx.Response:
-        for budget in (self._budget, *budgets):
-            if budget is not None:
-                await budget.acquire()
+        for budget in budgets:
+            await budget.acquire()
         self.stats.count(endpoint)
         client = self._http()
         try:
@@ -222,7 +248,19 @@ class ApiClient:
             raise _Transient(
                 Unreachable, f"could not reach {self.host} ({type(exc).__name__}: {exc})"
             ) from None
-        return self._check(response, allow_status)
+        self.observe(response)
+        checked = self._check(response, allow_status)
+        if expect_json and checked.is_success and checked.content:
+            try:
+                checked.json()
+            except ValueError:
+                raise _Transient(
+                    BadResponse,
+                    f"{self.host} sent a body that is not whole JSON "
+                    f"({len(checked.content)} bytes, truncated?)",
+                    status=checked.status_code,
+                ) from None
+        return checked
 
     def _check(self, response: httpx.Response, allow_status: Container[int]) -> httpx.Response:
         status = response.status_code
@@ -256,7 +294,16 @@ class ApiClient:
 
     # -- tenacity hooks -------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState, budgets: Sequence[WindowBudget]) -> float:
+        wait = self._backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Transient) and exc.kind is RateLimited:
+            # Everyone sharing the budget holds back, not just this request.
+            for budget in budgets:
+                budget.pause(wait)
+        return wait
+
+    def _backoff(self, state: RetryCallState) -> float:
         policy = self.retry
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:

@@ -37,7 +37,7 @@ from connectors.hubspot_consent import (
     ConsentChannel,
     optout_property,
 )
-from connectors.pacing import RateBudget
+from connectors.hubspot_quota import HubSpotQuota
 from connectors.timestamps import EPOCH, epoch_ms, parse_timestamp
 
 CONTACTS = "/crm/v3/objects/contacts"
@@ -68,23 +68,21 @@ class HubSpotClient(ApiClient):
         token: str,
         *,
         properties: Sequence[str],
-        budget: RateBudget | None = None,
-        search_budget: RateBudget | None = None,
+        quota: HubSpotQuota | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
         subscription_id: int | None = None,
         legal_basis: str | None = None,
         legal_basis_explanation: str | None = None,
     ) -> None:
+        self.quota = quota if quota is not None else HubSpotQuota()
         super().__init__(
             base_url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            # 80 of the smallest tier's 100 per 10 s leaves room for other apps.
-            budget=budget if budget is not None else RateBudget(80, 10.0),
+            budget=self.quota.burst,
             retry=retry,
             timeout_s=timeout_s,
         )
-        self.search_budget = search_budget if search_budget is not None else RateBudget(4, 1.0)
         self.properties = list(dict.fromkeys([*properties, *_REQUIRED_PROPERTIES]))
         self.consent = ConsentChannel(self, subscription_id, legal_basis, legal_basis_explanation)
 
@@ -102,6 +100,9 @@ class HubSpotClient(ApiClient):
             message = f"{message}: {'; '.join(str(d) for d in details)}"
         request_id = body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
         return (message, _str_or_none(category), _str_or_none(request_id))
+
+    def observe(self, response: httpx.Response) -> None:
+        self.quota.observe(response.headers)
 
     # -- health and metadata --------------------------------------------------
 
@@ -200,7 +201,7 @@ class HubSpotClient(ApiClient):
             "properties": await self._read_properties(),
             "limit": self.page_size,
         }
-        data = await self.request_json("POST", SEARCH, json=body, budgets=(self.search_budget,))
+        data = await self.request_json("POST", SEARCH, json=body, budgets=(self.quota.search,))
         results = data.get("results", [])
         records = [self._record(obj) for obj in results]
         more = bool((data.get("paging") or {}).get("next"))
@@ -266,7 +267,9 @@ class HubSpotClient(ApiClient):
             }
             for op in ops
         ]
-        response = await self.request("POST", BATCH_UPDATE, json={"inputs": inputs})
+        response = await self.request(
+            "POST", BATCH_UPDATE, json={"inputs": inputs}, expect_json=True
+        )
         return self._outcomes(ops, response, by_id={str(op.external_id): op for op in ops})
 
     async def _send_upserts(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
@@ -279,7 +282,9 @@ class HubSpotClient(ApiClient):
             }
             for op in ops
         ]
-        response = await self.request("POST", BATCH_UPSERT, json={"inputs": inputs})
+        response = await self.request(
+            "POST", BATCH_UPSERT, json={"inputs": inputs}, expect_json=True
+        )
         # For upserts by email the `ids` in error contexts are the emails we sent.
         return self._outcomes(ops, response, by_id={op.email.lower(): op for op in ops})
 

@@ -133,7 +133,9 @@ class ConsentChannel:
 
     async def _send(self, ops: Sequence[WriteOp], subscription: int) -> dict[str, RecordFailure]:
         inputs = [self._input(op.email, subscription) for op in ops]
-        response = await self.client.request("POST", BATCH_WRITE, json={"inputs": inputs})
+        response = await self.client.request(
+            "POST", BATCH_WRITE, json={"inputs": inputs}, expect_json=True
+        )
         try:
             data = response.json()
         except ValueError:

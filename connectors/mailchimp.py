@@ -1,10 +1,11 @@
 """Mailchimp Marketing API v3 audience-members connector.
 
 Mailchimp publishes no time-window quota, only a cap of 10 simultaneous
-connections per user, so pacing here is a concurrency cap (8, leaving room
-for the account's other integrations). Heavy throttling can also arrive as a
-bare 403 without a JSON body; that is retried like a 429 instead of being
-reported as a bad API key.
+connections per user, so pacing here is a connection cap: 10 by default,
+settable lower to leave room for the account's other integrations. Heavy
+throttling can also arrive as a bare 403 without a JSON body; that is retried
+like a 429. A 403 with Mailchimp's JSON problem body is a real refusal of the
+key and is reported as such.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from connectors.errors import ConfigurationError, RequestRejected
 from connectors.fields import FieldInfo, FieldSpec
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
 from connectors.mailchimp_members import StatusRefused, member_body
-from connectors.pacing import ConcurrencyCap
+from connectors.pacing import ConnectionCap
 from connectors.timestamps import EPOCH, iso_offset, parse_timestamp
 
 # What Baton needs of a member; trimming keeps 1,000-member pages small and fast.
@@ -40,6 +41,9 @@ MEMBER_FIELDS = (
 )
 _PAGE_FIELDS = ",".join([*(f"members.{f}" for f in MEMBER_FIELDS), "total_items"])
 
+
+# Mailchimp's documented cap on simultaneous connections per user.
+MAX_CONNECTIONS = 10
 
 # Category of the error `check()` raises when the audience does not exist.
 LIST_NOT_FOUND = "LIST_NOT_FOUND"
@@ -79,19 +83,25 @@ class MailchimpClient(ApiClient):
         api_key: str,
         list_id: str,
         *,
-        max_concurrency: int = 8,
+        max_connections: int = MAX_CONNECTIONS,
         retry: RetryPolicy | None = None,
         timeout_s: float = 30.0,
     ) -> None:
         if not api_key:
             raise ConfigurationError("Mailchimp API key is empty", system=self.system)
+        if not 1 <= max_connections <= MAX_CONNECTIONS:
+            raise ConfigurationError(
+                f"Mailchimp allows 1 to {MAX_CONNECTIONS} simultaneous connections, "
+                f"not {max_connections}",
+                system=self.system,
+            )
         if not list_id:
             raise ConfigurationError("Mailchimp list (audience) id is empty", system=self.system)
         super().__init__(
             base_url or base_url_for_key(api_key),
             headers={"Accept": "application/json"},
             auth=httpx.BasicAuth("baton", api_key),
-            concurrency=ConcurrencyCap(max_concurrency),
+            concurrency=ConnectionCap(max_connections),
             retry=retry,
             timeout_s=timeout_s,
         )
@@ -280,6 +290,7 @@ class MailchimpClient(ApiClient):
             f"/lists/{self.list_id}",
             template="/lists/{list_id}",
             json={"members": members, "update_existing": update_existing},
+            expect_json=True,
         )
         data = response.json() if response.content else {}
         data = data if isinstance(data, dict) else {}
@@ -317,6 +328,7 @@ class MailchimpClient(ApiClient):
             template="/lists/{list_id}/members/{subscriber_hash}",
             params={"fields": ",".join(MEMBER_FIELDS)},
             allow_status=(404,),
+            expect_json=True,
         )
         if response.status_code == 404:
             return None

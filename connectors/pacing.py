@@ -1,12 +1,18 @@
 """Client-side pacing: stay under vendor limits instead of provoking 429s.
 
-`RateBudget` is a sliding-window limiter (at most `max_calls` starts in any
-`period_s` window); `ConcurrencyCap` bounds how many requests are in flight.
+`WindowBudget` keeps request starts under a vendor's rolling-window quota
+("at most N requests in any T seconds"), built on aiolimiter's leaky bucket.
+A leaky bucket that may burst its whole capacity lets through up to twice its
+capacity in one rolling window (a full burst, then a full refill), so the
+bucket here holds a single request and leaks at `calls / (period + slack)`:
+requests leave evenly spaced, and even when the network bunches them up by
+`slack_s` on the way, the server never counts more than `calls` in a window.
 
-Both may be shared by code running on different event loops (each Prefect
-task can run its own loop, possibly on its own thread), so neither binds an
-asyncio primitive at construction: bookkeeping sits behind a `threading.Lock`
-and all waiting happens outside it on whichever loop is running.
+`ConnectionCap` bounds simultaneous requests (Mailchimp's connection cap).
+
+Both serve one event loop at a time. A client reused from a later loop (each
+`asyncio.run`, or a Prefect task with its own loop) gets fresh primitives,
+and the budget carries its last start over so the switch cannot burst.
 """
 
 from __future__ import annotations
@@ -14,111 +20,113 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
 from types import TracebackType
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+from aiolimiter import AsyncLimiter
 
 
-class RateBudget:
-    """At most `max_calls` acquisitions per sliding `period_s`; `max_calls=0` is unlimited."""
+class WindowBudget:
+    """At most `calls` request starts in any rolling `period_s`; `calls=0` is unlimited.
 
-    def __init__(
-        self,
-        max_calls: int,
-        period_s: float,
-        *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        if max_calls < 0 or period_s < 0:
-            raise ValueError("max_calls and period_s must not be negative")
-        self.max_calls = max_calls
+    `pause(seconds)` holds every caller (after a 429, or when the vendor's
+    headers say the budget is nearly spent by someone else); `resize(calls)`
+    follows a quota the vendor reports.
+    """
+
+    def __init__(self, calls: int, period_s: float, *, slack_s: float = 0.0) -> None:
+        if calls < 0 or period_s < 0 or slack_s < 0:
+            raise ValueError("calls, period_s and slack_s must not be negative")
         self.period_s = period_s
-        self._clock = clock
-        self._sleep = sleep
+        self.slack_s = slack_s
         self._lock = threading.Lock()
-        self._starts: deque[float] = deque()
+        self._calls = calls
+        self._limiter: AsyncLimiter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_start = float("-inf")
+        self._paused_until = 0.0
+
+    @property
+    def calls(self) -> int:
+        return self._calls
 
     @property
     def unlimited(self) -> bool:
-        return self.max_calls == 0 or self.period_s == 0
+        return self._calls == 0 or self.period_s == 0
+
+    @property
+    def spacing_s(self) -> float:
+        """Seconds between two request starts."""
+        return 0.0 if self.unlimited else (self.period_s + self.slack_s) / self._calls
+
+    @property
+    def paused_until(self) -> float:
+        """`time.monotonic()` instant before which nobody starts (0 when never paused)."""
+        return self._paused_until
+
+    def resize(self, calls: int) -> None:
+        """Change the quota; callers already waiting finish at the old pace."""
+        if calls < 0:
+            raise ValueError("calls must not be negative")
+        with self._lock:
+            if calls != self._calls:
+                self._calls = calls
+                self._limiter = None
+
+    def pause(self, seconds: float) -> None:
+        """Let nobody start for `seconds` from now (a longer pause already set stands)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + max(seconds, 0.0))
 
     async def acquire(self) -> None:
-        """Wait until one more call fits in the window, then record it."""
-        if self.unlimited:
-            return
+        """Wait until one more request may start."""
         while True:
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self.unlimited:
+                return
+            await self._bucket().acquire()
             with self._lock:
-                now = self._clock()
-                horizon = now - self.period_s
-                while self._starts and self._starts[0] <= horizon:
-                    self._starts.popleft()
-                if len(self._starts) < self.max_calls:
-                    self._starts.append(now)
+                self._last_start = time.monotonic()
+                if self._paused_until <= self._last_start:
                     return
-                wait = self._starts[0] + self.period_s - now
-            # Sleep outside the lock so other threads/loops can check in meanwhile.
-            await self._sleep(max(wait, 0.0))
+            # A pause began while we queued: honour it before going.
+
+    def _bucket(self) -> AsyncLimiter:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._limiter is None or self._loop is not loop:
+                self._limiter = AsyncLimiter(1, self.spacing_s)
+                self._loop = loop
+                # A fresh bucket starts empty: keep the spacing from the last start.
+                self._paused_until = max(self._paused_until, self._last_start + self.spacing_s)
+            return self._limiter
 
 
-class ConcurrencyCap:
-    """At most `limit` holders at once, across threads and event loops; `limit=0` is unlimited.
-
-    Waiters park on a future of their own loop and are woken thread-safely on
-    release. A short poll interval backs this up, so a wake-up lost to a
-    cancelled waiter can never strand the others.
-    """
-
-    _POLL_S = 0.05
+class ConnectionCap:
+    """At most `limit` requests in flight at once; `limit=0` is unlimited."""
 
     def __init__(self, limit: int) -> None:
         if limit < 0:
             raise ValueError("limit must not be negative")
         self.limit = limit
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.in_flight = 0
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
-    async def acquire(self) -> None:
-        if self.limit == 0:
-            return
+    def _sem(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        while True:
-            with self._lock:
-                if self._in_flight < self.limit:
-                    self._in_flight += 1
-                    return
-                fut: asyncio.Future[None] = loop.create_future()
-                entry = (loop, fut)
-                self._waiters.append(entry)
-            try:
-                await asyncio.wait({fut}, timeout=self._POLL_S)
-            finally:
-                with self._lock:
-                    if entry in self._waiters:
-                        self._waiters.remove(entry)
-
-    def release(self) -> None:
-        if self.limit == 0:
-            return
         with self._lock:
-            self._in_flight = max(self._in_flight - 1, 0)
-            while self._waiters:
-                loop, fut = self._waiters.popleft()
-                if loop.is_closed():
-                    continue
-                loop.call_soon_threadsafe(_resolve, fut)
-                break
+            if self._semaphore is None or self._loop is not loop:
+                self._semaphore = asyncio.Semaphore(self.limit)
+                self._loop = loop
+            return self._semaphore
 
     async def __aenter__(self) -> None:
-        await self.acquire()
+        if self.limit:
+            await self._sem().acquire()
+        self.in_flight += 1
 
     async def __aexit__(
         self,
@@ -126,9 +134,6 @@ class ConcurrencyCap:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+        self.in_flight -= 1
+        if self.limit and self._semaphore is not None:
+            self._semaphore.release()

@@ -19,6 +19,7 @@ from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
 from connectors.hubspot_consent import ConsentSetupError
+from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
 from flows.context import (
     SyncContext,
@@ -61,6 +62,7 @@ def build_connectors(
             settings.hubspot_base_url,
             settings.hubspot_token.get_secret_value(),
             properties=config.vendor_fields("hubspot"),
+            quota=HubSpotQuota(settings.hubspot_rate_tier, settings.hubspot_rate_share),
             retry=retry,
             subscription_id=settings.hubspot_subscription_id,
             legal_basis=settings.hubspot_legal_basis,
@@ -70,6 +72,7 @@ def build_connectors(
             settings.mailchimp_base_url,
             settings.mailchimp_api_key.get_secret_value(),
             settings.mailchimp_list_id,
+            max_connections=settings.mailchimp_max_connections,
             retry=retry,
         ),
     }

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.hubspot_quota import HubSpotTier
+from connectors.mailchimp import MAX_CONNECTIONS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///.baton/baton.db"
@@ -51,6 +54,11 @@ class Settings(BaseSettings):
     hubspot_legal_basis_explanation: str = (
         "Opt-out received from the email platform and recorded by Baton"
     )
+    hubspot_rate_tier: HubSpotTier = HubSpotTier.STARTER
+    """Sizes the 10-second budget; the portal's own rate-limit headers correct it."""
+    hubspot_rate_share: float = Field(default=1.0, gt=0, le=1)
+    """The part of that budget Baton may use; lower it when other apps share the portal."""
+    mailchimp_max_connections: int = Field(default=MAX_CONNECTIONS, ge=1, le=MAX_CONNECTIONS)
 
     def prepare_data_dir(self) -> None:
         """Create `.baton/` for the default database; any other location must exist."""

@@ -39,6 +39,7 @@ async def get_stats(request: Request) -> Response:
                 "hubspot": stats.write_calls["hubspot"],
                 "mailchimp": stats.write_calls["mailchimp"],
             },
+            "throttled": dict(stats.throttled),
             "record_writes": {
                 system: dict(counts) for system, counts in stats.record_writes.items()
             },

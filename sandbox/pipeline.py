@@ -125,12 +125,21 @@ def hubspot_route(
                 "INVALID_AUTHENTICATION",
             )
         with store.lock:
-            limiter = store.hs_search if search else store.hs_burst
-            allowed, remaining, retry = limiter.acquire()
-            if write and allowed:
-                store.stats.write_calls["hubspot"] += 1
-        if not allowed:
-            return _hubspot_rate_limited("SECONDLY" if search else "TEN_SECONDLY_ROLLING", retry)
+            # A search counts against its own per-second limit and the 10-second budget.
+            limiters = [store.hs_search, store.hs_burst] if search else [store.hs_burst]
+            refused = next((lim for lim in limiters if lim.wait() > 0), None)
+            if refused is None:
+                for lim in limiters:
+                    lim.acquire()
+                if write:
+                    store.stats.write_calls["hubspot"] += 1
+            else:
+                store.stats.throttled["hubspot"] += 1
+            limiter = store.hs_burst
+            remaining = limiter.remaining()
+        if refused is not None:
+            policy = "SECONDLY" if refused is store.hs_search else "TEN_SECONDLY_ROLLING"
+            return _hubspot_rate_limited(policy, refused.wait())
         try:
             response = await handler(request, store)
         except BadRequest as exc:
@@ -197,6 +206,8 @@ def mailchimp_route(
         with store.lock:
             store.stats.requests[key] += 1
         if not store.enter_mailchimp():
+            with store.lock:
+                store.stats.throttled["mailchimp"] += 1
             return mailchimp_error(
                 429,
                 "Too Many Requests",

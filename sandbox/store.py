@@ -40,15 +40,30 @@ class RollingLimiter:
         while self.events and self.events[0] <= now - self.window:
             self.events.popleft()
 
+    def wait(self) -> float:
+        """Seconds until one more event fits (0 when it fits now)."""
+        if self.limit <= 0:
+            return 0.0
+        now = time.monotonic()
+        self._trim(now)
+        if len(self.events) < self.limit:
+            return 0.0
+        return max(self.events[0] + self.window - now, 1e-6)
+
+    def remaining(self) -> int:
+        if self.limit <= 0:
+            return 0
+        self._trim(time.monotonic())
+        return max(self.limit - len(self.events), 0)
+
     def acquire(self) -> tuple[bool, int, float]:
         """Returns (allowed, remaining, seconds until a slot frees)."""
         if self.limit <= 0:
             return True, 0, 0.0
-        now = time.monotonic()
-        self._trim(now)
-        if len(self.events) >= self.limit:
-            return False, 0, self.events[0] + self.window - now
-        self.events.append(now)
+        wait = self.wait()
+        if wait > 0:
+            return False, 0, wait
+        self.events.append(time.monotonic())
         return True, self.limit - len(self.events), 0.0
 
 
@@ -58,6 +73,8 @@ class Stats:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.write_calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        """Requests the sandbox's own rate limits refused (429), by system."""
         self.record_writes: dict[str, Counter[str]] = {"hubspot": Counter(), "mailchimp": Counter()}
         # Writes HubSpot refused because they set a read-only property, by property name.
         self.read_only_refusals: Counter[str] = Counter()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from connectors.hubspot import HubSpotClient
+from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
-from connectors.pacing import RateBudget
 from flows.report import RunReport
 from flows.run import Steps, close_connectors, open_context, sync_once
 from flows.settings import Settings
@@ -60,13 +60,13 @@ def make_connectors(settings: Settings) -> dict[str, Any]:
             settings.hubspot_base_url,
             settings.hubspot_token.get_secret_value(),
             properties=config.vendor_fields("hubspot"),
-            budget=RateBudget(90, 10.0),
-            search_budget=RateBudget(5, 1.0),
+            quota=HubSpotQuota(settings.hubspot_rate_tier, settings.hubspot_rate_share),
         ),
         "mailchimp": MailchimpClient(
             settings.mailchimp_base_url,
             settings.mailchimp_api_key.get_secret_value(),
             settings.mailchimp_list_id,
+            max_connections=settings.mailchimp_max_connections,
         ),
     }
 

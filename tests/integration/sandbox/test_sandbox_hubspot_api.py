@@ -226,5 +226,12 @@ def test_rate_limit_429(sandbox: SandboxServer, hubspot: httpx.Client) -> None:
     assert limited.json()["policyName"] == "TEN_SECONDLY_ROLLING"
     assert limited.json()["errorType"] == "RATE_LIMIT"
     assert int(limited.headers["Retry-After"]) >= 1
-    searches = [hubspot.post(CONTACTS + "/search", json={}).status_code for _ in range(3)]
-    assert searches == [200, 200, 429]
+    sandbox.store.reset(
+        sandbox.config.model_copy(update={"hubspot_burst": 3, "hubspot_search_per_second": 2})
+    )
+    searches = [hubspot.post(CONTACTS + "/search", json={}) for _ in range(3)]
+    assert [r.status_code for r in searches] == [200, 200, 429]
+    assert searches[2].json()["policyName"] == "SECONDLY"
+    # Each search also counted in the 10-second budget: one slot is left of three.
+    assert hubspot.get(CONTACTS + "/1001").status_code == 200
+    assert hubspot.get(CONTACTS + "/1001").status_code == 429

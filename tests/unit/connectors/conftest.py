@@ -8,8 +8,8 @@ import pytest
 from connector_testkit import FAST, HS_TOKEN, HS_URL, MC_KEY, MC_URL
 
 from connectors.hubspot import HubSpotClient
+from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
-from connectors.pacing import RateBudget
 
 
 @pytest.fixture
@@ -18,8 +18,7 @@ async def hubspot() -> AsyncIterator[HubSpotClient]:
         HS_URL,
         HS_TOKEN,
         properties=["firstname", "lastname"],
-        budget=RateBudget(0, 0),
-        search_budget=RateBudget(0, 0),
+        quota=HubSpotQuota.unlimited(),
         retry=FAST,
     )
     yield client

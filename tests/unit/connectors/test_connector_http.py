@@ -10,8 +10,10 @@ import pytest
 import respx
 from connector_testkit import HS_TOKEN, HS_URL, MC_KEY, MC_URL
 
+from connectors.contract import WriteOp
 from connectors.errors import (
     AuthenticationFailed,
+    BadResponse,
     RateLimited,
     RequestRejected,
     ServerError,
@@ -19,8 +21,9 @@ from connectors.errors import (
 )
 from connectors.http import RetryPolicy, parse_retry_after
 from connectors.hubspot import HubSpotClient
+from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
-from connectors.pacing import RateBudget
+from connectors.pacing import WindowBudget
 
 PROP = "/crm/v3/properties/contacts/email"
 ENDPOINT = "GET /crm/v3/properties/contacts/{name}"
@@ -201,15 +204,18 @@ async def test_mailchimp_401_and_bare_403_throttle(
 async def test_every_attempt_passes_the_budget(respx_mock: respx.MockRouter) -> None:
     acquired = []
 
-    class CountingBudget(RateBudget):
+    class CountingBudget(WindowBudget):
         async def acquire(self) -> None:
             acquired.append(1)
+
+    quota = HubSpotQuota()
+    quota.burst = CountingBudget(0, 0)
 
     client = HubSpotClient(
         HS_URL,
         HS_TOKEN,
         properties=[],
-        budget=CountingBudget(0, 0),
+        quota=quota,
         retry=RetryPolicy(max_attempts=3, base_wait_s=0.001, max_wait_s=0.01),
     )
     respx_mock.get(PROP).mock(side_effect=[httpx.Response(500), httpx.Response(200, json={})])
@@ -228,7 +234,7 @@ def test_parse_retry_after() -> None:
 def test_client_survives_a_new_event_loop() -> None:
     # Each Prefect task may run its own loop; the client must not cling to a dead one.
     client = HubSpotClient(
-        HS_URL, HS_TOKEN, properties=[], budget=RateBudget(0, 0), retry=RetryPolicy(1, 0, 0)
+        HS_URL, HS_TOKEN, properties=[], quota=HubSpotQuota.unlimited(), retry=RetryPolicy(1, 0, 0)
     )
     with respx.mock(base_url=HS_URL) as mock:
         mock.get(PROP).mock(return_value=httpx.Response(200, json={}))
@@ -267,3 +273,106 @@ async def test_retry_after_longer_than_the_backoff_cap_is_still_honoured(
     started = time.monotonic()
     await mailchimp.check()
     assert time.monotonic() - started >= 0.3
+
+
+SEARCH = "/crm/v3/objects/contacts/search"
+
+
+@respx.mock(base_url=HS_URL)
+async def test_truncated_json_is_retried_not_read_as_empty(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    whole = {"results": [{"id": "1", "properties": {"email": "a@example.org"}}]}
+    route = respx_mock.post(SEARCH).mock(
+        side_effect=[
+            httpx.Response(200, content=b'{"results": [{"id": "1", "prop'),
+            httpx.Response(200, json=whole),
+        ]
+    )
+    page = await hubspot.fetch_page(None, None)
+    assert route.call_count == 2
+    assert [r.external_id for r in page.records] == ["1"]
+
+
+@respx.mock(base_url=HS_URL)
+async def test_truncated_json_on_every_attempt_raises_bad_response(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    respx_mock.post("/crm/v3/objects/contacts/batch/update").mock(
+        return_value=httpx.Response(200, content=b'{"results": [')
+    )
+    op = WriteOp(key="k1", email="a@example.org", external_id="1", fields={"firstname": "A"})
+    with pytest.raises(BadResponse):
+        await hubspot.write([op])
+
+
+@respx.mock(base_url=HS_URL)
+async def test_html_5xx_is_retried_and_reported_without_the_page(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    page = "<html><body><h1>502 Bad Gateway</h1>" + "x" * 2000 + "</body></html>"
+    respx_mock.get(PROP).mock(
+        return_value=httpx.Response(502, text=page, headers={"Content-Type": "text/html"})
+    )
+    with pytest.raises(ServerError) as info:
+        await hubspot.check()
+    assert "<html>" not in str(info.value)
+    assert "HTML page" in str(info.value)
+    assert hubspot.stats.retries == 2
+
+
+@respx.mock(base_url=HS_URL)
+async def test_reset_mid_response_is_retried(
+    respx_mock: respx.MockRouter, hubspot: HubSpotClient
+) -> None:
+    route = respx_mock.get(PROP).mock(
+        side_effect=[httpx.RemoteProtocolError("peer closed connection"), httpx.Response(200)]
+    )
+    await hubspot.check()
+    assert route.call_count == 2
+
+
+@respx.mock(base_url=HS_URL)
+async def test_429_without_retry_after_pauses_the_whole_budget(
+    respx_mock: respx.MockRouter,
+) -> None:
+    quota = HubSpotQuota()
+    client = HubSpotClient(
+        HS_URL, HS_TOKEN, properties=[], quota=quota, retry=RetryPolicy(3, 0.001, 1.0)
+    )
+    client.rate_limit_floor_s = 0.05
+    respx_mock.get(PROP).mock(
+        side_effect=[
+            httpx.Response(429, json={"policyName": "TEN_SECONDLY_ROLLING"}),
+            httpx.Response(200),
+        ]
+    )
+    before = time.monotonic()
+    await client.check()
+    await client.aclose()
+    # Other requests sharing the budget were held for the same back-off, not only this one.
+    assert quota.burst.paused_until >= before + 0.05
+
+
+@respx.mock(base_url=MC_URL)
+async def test_mailchimp_json_403_is_a_real_refusal_not_retried(
+    respx_mock: respx.MockRouter, mailchimp: MailchimpClient
+) -> None:
+    route = respx_mock.get("/ping").mock(
+        return_value=httpx.Response(
+            403,
+            json={"title": "User Disabled", "status": 403, "detail": "disabled", "instance": "i"},
+            headers={"Content-Type": "application/problem+json"},
+        )
+    )
+    with pytest.raises(AuthenticationFailed):
+        await mailchimp.check()
+    assert route.call_count == 1
+
+
+def test_mailchimp_connections_are_capped_at_the_vendor_limit() -> None:
+    from connectors.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="1 to 10"):
+        MailchimpClient(MC_URL, MC_KEY, "L1", max_connections=11)
+    assert MailchimpClient(MC_URL, MC_KEY, "L1")._limits.max_connections == 10

@@ -14,7 +14,8 @@ from connector_testkit import HS_TOKEN, HS_URL
 from connectors.contract import ContactConnector, WriteOp
 from connectors.errors import ServerError
 from connectors.hubspot import HubSpotClient
-from connectors.pacing import RateBudget
+from connectors.hubspot_quota import HubSpotQuota
+from connectors.pacing import WindowBudget
 
 SEARCH = "/crm/v3/objects/contacts/search"
 UPDATE = "/crm/v3/objects/contacts/batch/update"
@@ -46,7 +47,9 @@ def test_satisfies_protocol(hubspot: HubSpotClient) -> None:
 
 def test_default_budgets() -> None:
     client = HubSpotClient(HS_URL, HS_TOKEN, properties=["firstname"])
-    assert (client.search_budget.max_calls, client.search_budget.period_s) == (4, 1.0)
+    # The smallest tier until the portal's headers say otherwise; search at 5 per second.
+    assert (client.quota.burst.calls, client.quota.burst.period_s) == (100, 10.0)
+    assert (client.quota.search.calls, client.quota.search.period_s) == (5, 1.0)
     assert client.properties == ["firstname", "email", "lastmodifieddate", "hs_merged_object_ids"]
 
 
@@ -128,13 +131,13 @@ async def test_search_without_since_and_epoch_ms_dates(
 async def test_search_passes_search_budget(respx_mock: respx.MockRouter) -> None:
     calls = []
 
-    class Spy(RateBudget):
+    class Spy(WindowBudget):
         async def acquire(self) -> None:
-            calls.append(self.max_calls)
+            calls.append(self.calls)
 
-    client = HubSpotClient(
-        HS_URL, HS_TOKEN, properties=[], budget=Spy(80, 10), search_budget=Spy(4, 1)
-    )
+    quota = HubSpotQuota()
+    quota.burst, quota.search = Spy(80, 10), Spy(4, 1)
+    client = HubSpotClient(HS_URL, HS_TOKEN, properties=[], quota=quota)
     respx_mock.post(SEARCH).mock(return_value=httpx.Response(200, json={"results": []}))
     await client.fetch_page(None, None)
     await client.aclose()

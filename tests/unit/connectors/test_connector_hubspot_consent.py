@@ -14,7 +14,7 @@ from connector_testkit import FAST, HS_TOKEN, HS_URL
 from connectors.contract import WriteOp
 from connectors.hubspot import HubSpotClient
 from connectors.hubspot_consent import ConsentSetupError
-from connectors.pacing import RateBudget
+from connectors.hubspot_quota import HubSpotQuota
 
 UPDATE = "/crm/v3/objects/contacts/batch/update"
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"
@@ -51,8 +51,7 @@ def client(**kw: Any) -> HubSpotClient:
         HS_URL,
         HS_TOKEN,
         properties=["firstname", "hs_email_optout"],
-        budget=RateBudget(0, 0),
-        search_budget=RateBudget(0, 0),
+        quota=HubSpotQuota.unlimited(),
         retry=FAST,
         **kw,
     )

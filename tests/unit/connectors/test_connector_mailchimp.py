@@ -255,7 +255,7 @@ async def test_read_per_member_404_absent(
 
 @respx.mock(base_url=MC_URL)
 async def test_read_respects_concurrency_cap(respx_mock: respx.MockRouter) -> None:
-    client = MailchimpClient(MC_URL, MC_KEY, "L1", max_concurrency=3, retry=FAST)
+    client = MailchimpClient(MC_URL, MC_KEY, "L1", max_connections=3, retry=FAST)
     in_flight = 0
     peak = 0
 
