@@ -196,6 +196,8 @@ class HubSpotClient(ApiClient):
         if token is not None:
             filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": token})
         body = {
+            # Keyset paging keeps every page at offset 0; the spec lists `after` as required.
+            "after": "0",
             "filterGroups": [{"filters": filters}] if filters else [],
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": await self._read_properties(),

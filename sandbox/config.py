@@ -42,3 +42,5 @@ class SandboxConfig(BaseModel):
     latency_ms: int = 0
     # A GDPR-enabled HubSpot portal: subscription writes need a legal basis and its explanation.
     hubspot_gdpr: bool = False
+    # Keep every request and response for the OpenAPI contract tests (sandbox.recorder).
+    record_exchanges: bool = False

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.recorder import recorded
 from sandbox.store import Fault, SandboxStore
 
 Handler = Callable[[Request, SandboxStore], Awaitable[Response]]
@@ -151,7 +152,7 @@ def hubspot_route(
             response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
         return response
 
-    return Route(template, endpoint, methods=[method])
+    return Route(template, recorded(endpoint), methods=[method])
 
 
 # -- Mailchimp -------------------------------------------------------------
@@ -250,7 +251,7 @@ def mailchimp_route(
         finally:
             store.leave_mailchimp()
 
-    return Route(template, endpoint, methods=[method])
+    return Route(template, recorded(endpoint), methods=[method])
 
 
 def _retry_after(fault: Fault) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sandbox.config import SandboxConfig
 from sandbox.hs_state import HubSpotState
 from sandbox.mc_state import MailchimpState
 from sandbox.presets import portal
+from sandbox.recorder import ExchangeLog
 from sandbox.seed import build_seed
 
 
@@ -93,6 +94,7 @@ class SandboxStore:
         self.stats = Stats()
         self.faults: list[Fault] = []
         self.in_flight = 0
+        self.exchanges = ExchangeLog()  # filled only with config.record_exchanges
         self.reset(config)
 
     def reset(self, config: SandboxConfig) -> None:

@@ -72,6 +72,7 @@ async def test_search_body_and_keyset_paging(
     assert len(page.records) == 200
     first_body = body_of(route, 0)
     assert first_body == {
+        "after": "0",
         "filterGroups": [
             {
                 "filters": [
@@ -93,7 +94,7 @@ async def test_search_body_and_keyset_paging(
         ],
         "limit": 200,
     }
-    assert "after" not in first_body
+    assert first_body["after"] == "0"  # keyset paging: every page starts at offset 0
 
     page2 = await hubspot.fetch_page(since, page.next_token)
     filters = body_of(route, 1)["filterGroups"][0]["filters"]
