@@ -116,7 +116,7 @@ def preflight(settings: Settings) -> None:
     from mapping.config import load_mapping
 
     with one_line_errors(settings):
-        config = load_mapping(settings.mapping_file)
+        config = load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
         connectors = build_connectors(settings, config, retry=PREFLIGHT_RETRY)
 
     async def check() -> None:

@@ -24,7 +24,7 @@ def _admins(settings: Settings, mapping_file: Path) -> tuple[object, dict[str, F
     from mapping.config import load_mapping
 
     with main.one_line_errors(settings):
-        config = load_mapping(mapping_file)
+        config = load_mapping(mapping_file, phone_region=settings.phone_default_region)
         connectors = build_connectors(settings, config, retry=main.PREFLIGHT_RETRY)
     return config, {s: c for s, c in connectors.items() if isinstance(c, FieldAdmin)}
 
@@ -93,7 +93,7 @@ def validate_cmd(
     if file is not None:
         settings = settings.model_copy(update={"mapping_file": file})
     with main.one_line_errors(settings):
-        load_mapping(settings.mapping_file)
+        load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
     if remote:
         main.preflight(settings)
     where = " and both systems have its fields" if remote else ""

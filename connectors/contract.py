@@ -95,6 +95,14 @@ class SystemRules:
     """Failure categories meaning a create met a record that already exists there."""
     guards: Mapping[str, WriteGuard] = field(default_factory=dict)
     """Per vendor field, the transitions the system allows Baton to make."""
+    renders: Mapping[str, Callable[[str], FieldValue]] = field(default_factory=dict)
+    """Per canonical type name (``date``, ``number``, ...), how the system wants a value
+    in that type's canonical text written, where it differs from the text itself."""
+
+    def render(self, kind: str, value: FieldValue) -> FieldValue:
+        """`value` (canonical text of type `kind`) as this system takes it."""
+        how = self.renders.get(kind)
+        return how(value) if how is not None and isinstance(value, str) else value
 
     def guard(self, field: str, desired: str | None, current: str | None) -> str | None:
         """`desired` as Baton may send it to `field`, or None to leave the field alone."""

@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from connectors.fields import FieldAdmin, FieldInfo, FieldSpec, labels_for
 from mapping.config import Binding, MappingConfig
-from mapping.schema import CANONICAL_FIELDS
 
 
 class ActionKind(StrEnum):
@@ -55,9 +54,9 @@ def _label(canonical: str) -> str:
     return canonical.replace("_", " ").title()
 
 
-def spec_for(canonical: str, binding: Binding) -> FieldSpec:
+def spec_for(config: MappingConfig, canonical: str, binding: Binding) -> FieldSpec:
     """What `binding` needs its vendor field to be: type, and the values it writes."""
-    schema = CANONICAL_FIELDS[canonical]
+    schema = config.spec(canonical)
     kind = str(schema.type)
     values: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
@@ -76,7 +75,7 @@ def plan_system(
     plan = SystemPlan(admin.system)
     have: Mapping[str, FieldInfo] = {f.name: f for f in fields}
     for canonical, binding in config.bound(admin.system):
-        spec = spec_for(canonical, binding)
+        spec = spec_for(config, canonical, binding)
         existing = have.get(binding.field)
         if existing is None:
             problem = admin.creation_problem(spec)

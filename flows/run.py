@@ -85,7 +85,9 @@ def open_context(
     config: MappingConfig | None = None,
 ) -> SyncContext:
     """Start a run: takes the lease (raises `LeaseHeld` while another run lives)."""
-    config = config or load_mapping(settings.mapping_file)
+    config = config or load_mapping(
+        settings.mapping_file, phone_region=settings.phone_default_region
+    )
     connectors = connectors or build_connectors(settings, config)
     if db is None:
         settings.prepare_data_dir()

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     mailchimp_api_key: SecretStr | None = None
     mailchimp_list_id: str | None = None
     mapping_file: Path = DEFAULT_MAPPING
+    phone_default_region: str = Field(default="US", min_length=2, max_length=2)
+    """Where a phone number written without a country code is read (ISO 3166 code)."""
     sync_overlap_seconds: int = Field(default=120, ge=0)
     lease_timeout_seconds: int = Field(default=600, ge=30)
     """A run that has not renewed its lease for this long is taken to be dead."""

@@ -40,7 +40,7 @@ async def sync_flow(artifacts: bool = True, verify: bool = True) -> dict[str, An
     failed): on a schedule that is the normal way to miss a beat.
     """
     settings = Settings()
-    config = load_mapping(settings.mapping_file)
+    config = load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
     connectors = build_connectors(settings, config)
     try:
         if verify:

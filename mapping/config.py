@@ -7,16 +7,27 @@ Loaded from YAML and validated once; every error names the file and line.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.systems import marketing_systems
 from mapping.errors import MappingConfigError
-from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD
-from mapping.transforms import NAMED as NAMED_TRANSFORMS
+from mapping.schema import (
+    BUILT_IN,
+    CHOICE_TYPES,
+    CONSENT_FIELD,
+    DECLARABLE_TYPES,
+    IDENTITY_FIELD,
+    CanonicalField,
+    FieldType,
+    Unmapped,
+)
+from mapping.transforms import Step, TransformArgError, build
 
 SYSTEMS: tuple[str, ...] = ("hubspot", "mailchimp")
 # Systems that marketing reads: sensitive (clinical) fields must never reach them.
@@ -40,7 +51,23 @@ class Binding(BaseModel):
     """canonical value -> vendor value (enum fields)."""
     read_values: dict[str, str] | None = None
     """vendor value -> canonical value, when `values` is not one-to-one."""
-    transforms: tuple[str, ...] = ()
+    transforms: tuple[str | dict[str, Any], ...] = ()
+    """Steps before the field type's own normal form; see `mapping.transforms`."""
+
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """The configured transforms (checked at load, so they build here)."""
+        return tuple(build(t) for t in self.transforms)
+
+    @property
+    def constant(self) -> str | None:
+        """The value a `constant` transform always writes, if the binding has one."""
+        return next((s.constant for s in self.steps if s.constant is not None), None)
+
+    @property
+    def name_part(self) -> str | None:
+        """`first` / `last` when the vendor field holds a whole name (`split_name`)."""
+        return next((s.name_part for s in self.steps if s.name_part is not None), None)
 
     @property
     def pulls(self) -> bool:
@@ -66,9 +93,20 @@ class OwnerPolicy(BaseModel):
 Policy = Literal["newest", "consent"] | OwnerPolicy
 
 
+# Keys of a field block that declare the canonical field; every other key is a system.
+FIELD_OPTIONS = ("type", "choices", "unmapped", "default", "sensitive", "policy")
+
+
 class FieldMapping(BaseModel):
+    """One field block: the canonical field's declaration and its per-system bindings."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    type: FieldType | None = None
+    """None: `string`, or the built-in field's own type."""
+    choices: tuple[str, ...] = ()
+    unmapped: Unmapped | None = None
+    default: str | None = None
     policy: Policy = "newest"
     sensitive: bool = False
     bindings: dict[str, Binding]
@@ -80,7 +118,7 @@ class FieldMapping(BaseModel):
         # shorthand for `{field: <string>}`.
         if not isinstance(data, dict):
             return data
-        options = {k: v for k, v in data.items() if k in ("policy", "sensitive")}
+        options = {k: v for k, v in data.items() if k in FIELD_OPTIONS}
         bindings = {}
         for key, value in data.items():
             if key in options:
@@ -91,6 +129,30 @@ class FieldMapping(BaseModel):
     def binding(self, system: str) -> Binding | None:
         return self.bindings.get(system)
 
+    def declared(self, name: str, phone_region: str = "US") -> CanonicalField:
+        """The canonical field this block declares (built-in fields keep their own type)."""
+        built_in = BUILT_IN.get(name)
+        if built_in is not None:
+            return CanonicalField(
+                name,
+                built_in.type,
+                built_in.choices,
+                built_in.unmapped,
+                sensitive=self.sensitive,
+                region=phone_region,
+            )
+        kind = self.type or FieldType.STRING
+        unmapped = self.unmapped or Unmapped.KEEP
+        return CanonicalField(
+            name,
+            kind,
+            tuple(self.choices),
+            unmapped,
+            self.default,
+            self.sensitive,
+            phone_region,
+        )
+
 
 class MappingConfig(BaseModel):
     """The whole mapping file."""
@@ -99,6 +161,19 @@ class MappingConfig(BaseModel):
 
     version: Literal[1] = 1
     fields: dict[str, FieldMapping]
+    phone_region: str = "US"
+    """Where a phone number without a country code is read (`BATON_PHONE_DEFAULT_REGION`)."""
+
+    @cached_property
+    def specs(self) -> dict[str, CanonicalField]:
+        """Every canonical field the file declares."""
+        return {name: fm.declared(name, self.phone_region) for name, fm in self.fields.items()}
+
+    def spec(self, name: str) -> CanonicalField:
+        return self.specs[name]
+
+    def with_phone_region(self, region: str) -> MappingConfig:
+        return self.model_copy(update={"phone_region": region.upper()})
 
     def bound(self, system: str) -> list[tuple[str, Binding]]:
         """(canonical name, binding) for every field mapped in `system`."""
@@ -115,13 +190,17 @@ class MappingConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> MappingConfig:
         problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.phone_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                (("phone_region",), f"unknown phone region {self.phone_region!r} (e.g. US, GB)")
+            )
         for name, fm in self.fields.items():
             where: tuple[str | int, ...] = ("fields", name)
-            spec = CANONICAL_FIELDS.get(name)
-            if spec is None:
-                known = ", ".join(CANONICAL_FIELDS)
-                problems.append((where, f"unknown canonical field {name!r} (known: {known})"))
+            declaration = _check_declaration(where, name, fm)
+            if declaration:
+                problems.extend(declaration)
                 continue
+            spec = fm.declared(name)
             for system, binding in fm.bindings.items():
                 at = (*where, system)
                 if system not in SYSTEMS:
@@ -129,12 +208,12 @@ class MappingConfig(BaseModel):
                         (
                             at,
                             f"unknown system or option {system!r} "
-                            f"(systems: {', '.join(SYSTEMS)}; options: policy, "
-                            "sensitive)",
+                            f"(systems: {', '.join(SYSTEMS)}; options: "
+                            f"{', '.join(FIELD_OPTIONS)})",
                         )
                     )
                     continue
-                problems.extend(_check_binding(at, spec.choices, binding))
+                problems.extend(_check_binding(at, spec, binding))
                 if (
                     (fm.sensitive or spec.sensitive)
                     and system in MARKETING_SYSTEMS
@@ -170,18 +249,85 @@ class MappingConfig(BaseModel):
         return self
 
 
-def _check_binding(
-    at: tuple[str | int, ...], choices: tuple[str, ...], binding: Binding
-) -> list[tuple[tuple[str | int, ...], str]]:
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    for t in binding.transforms:
-        if t not in NAMED_TRANSFORMS:
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _check_declaration(where: tuple[str | int, ...], name: str, fm: FieldMapping) -> list[Problem]:
+    """The declaration itself: type, choices, unmapped and default agree with each other."""
+    problems: list[Problem] = []
+    built_in = BUILT_IN.get(name)
+    declared = ", ".join(DECLARABLE_TYPES)
+    if built_in is not None:
+        if fm.type is not None and fm.type is not built_in.type:
             problems.append(
                 (
-                    (*at, "transforms"),
-                    f"unknown transform {t!r} (known: {', '.join(NAMED_TRANSFORMS)})",
+                    (*where, "type"),
+                    f"{name!r} is built in with type {built_in.type}; remove `type:`",
                 )
             )
+        for key in ("choices", "unmapped", "default"):
+            if getattr(fm, key) not in (None, ()):
+                problems.append(
+                    ((*where, key), f"{name!r} is built in: its `{key}` cannot be changed")
+                )
+        return problems
+    kind = fm.type or FieldType.STRING
+    if kind is FieldType.CONSENT:
+        problems.append(
+            (
+                (*where, "type"),
+                f"type consent belongs to {CONSENT_FIELD!r} alone (types: {declared})",
+            )
+        )
+        return problems
+    if kind in CHOICE_TYPES:
+        if not fm.choices:
+            problems.append(((*where, "type"), f"{kind} field {name!r} needs `choices: [...]`"))
+        elif len(set(fm.choices)) != len(fm.choices):
+            problems.append(((*where, "choices"), f"{name!r} lists a choice twice"))
+        elif any(not str(c).strip() for c in fm.choices):
+            problems.append(((*where, "choices"), f"{name!r} has a blank choice"))
+    else:
+        for key in ("choices", "unmapped", "default"):
+            if getattr(fm, key) not in (None, ()):
+                problems.append(
+                    (
+                        (*where, key),
+                        f"`{key}` is for enum and multi_select fields; {name!r} is {kind}",
+                    )
+                )
+        return problems
+    if fm.unmapped is Unmapped.DEFAULT:
+        if fm.default is None:
+            problems.append(
+                ((*where, "unmapped"), f"`unmapped: default` needs `default: <choice>` on {name!r}")
+            )
+        elif fm.default not in fm.choices:
+            problems.append(
+                (
+                    (*where, "default"),
+                    f"default {fm.default!r} is not one of the choices of {name!r}",
+                )
+            )
+    elif fm.default is not None:
+        problems.append(
+            ((*where, "default"), f"`default:` is used only with `unmapped: default` on {name!r}")
+        )
+    return problems
+
+
+def _check_binding(
+    at: tuple[str | int, ...], spec: CanonicalField, binding: Binding
+) -> list[Problem]:
+    problems: list[Problem] = []
+    choices = spec.choices
+    for n, t in enumerate(binding.transforms):
+        try:
+            build(t)
+        except TransformArgError as exc:
+            problems.append(((*at, "transforms", n), str(exc)))
+    if spec.type is FieldType.BOOLEAN:
+        choices = ("true", "false")
     if binding.values is not None:
         for canonical in binding.values:
             if choices and canonical not in choices:
@@ -239,7 +385,7 @@ def _line_for(index: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | 
     return None
 
 
-def parse_mapping(text: str, path: str = "<mapping>") -> MappingConfig:
+def parse_mapping(text: str, path: str = "<mapping>", *, phone_region: str = "US") -> MappingConfig:
     """Parse and validate mapping YAML; raises `MappingConfigError` naming path:line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -251,7 +397,7 @@ def parse_mapping(text: str, path: str = "<mapping>") -> MappingConfig:
         raise MappingConfigError("expected a mapping with `version` and `fields`", path=path)
     index = _line_index(node)
     try:
-        return MappingConfig.model_validate(data)
+        return MappingConfig.model_validate({**data, "phone_region": phone_region})
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
@@ -287,7 +433,7 @@ def unknown_vendor_fields(
     return [(name, b.field) for name, b in config.bound(system) if b.field not in available]
 
 
-def load_mapping(path: str | Path) -> MappingConfig:
+def load_mapping(path: str | Path, *, phone_region: str = "US") -> MappingConfig:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -295,4 +441,4 @@ def load_mapping(path: str | Path) -> MappingConfig:
         raise MappingConfigError(
             f"cannot read mapping file: {exc.strerror}", path=str(file)
         ) from exc
-    return parse_mapping(text, str(file))
+    return parse_mapping(text, str(file), phone_region=phone_region)

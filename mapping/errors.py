@@ -25,7 +25,8 @@ class MappingConfigError(MappingError):
 class FieldRejected(MappingError):
     """A value that cannot be translated; names the field and the offending value."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, value: str | None = None) -> None:
         super().__init__(f"field {field!r}: {message}")
         self.field = field
         self.reason = message
+        self.value = value

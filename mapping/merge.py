@@ -16,9 +16,8 @@ from typing import Protocol
 from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig, OwnerPolicy, Policy
 from mapping.consent import is_explicit, resolve_consent
-from mapping.errors import FieldRejected
-from mapping.schema import CANONICAL_FIELDS, Consent
-from mapping.translate import CanonicalValues, same_vendor_value, to_canonical
+from mapping.schema import CanonicalField, Consent
+from mapping.translate import CanonicalValues, reads_as, same_vendor_value
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,15 @@ class MergeOutcome:
 
 
 def delivered(
-    binding: Binding, name: str, value: str | None, shadow: Mapping[str, FieldValue] | None
+    binding: Binding,
+    spec: CanonicalField,
+    value: str | None,
+    shadow: Mapping[str, FieldValue] | None,
 ) -> bool:
     """Does the system's last-synced value already mean `value`?"""
     if shadow is None or binding.field not in shadow:
         return False
-    try:
-        return to_canonical(CANONICAL_FIELDS[name], binding, shadow[binding.field]) == value
-    except FieldRejected:
-        return False
+    return reads_as(spec, binding, shadow[binding.field], value)
 
 
 class MergePolicy(Protocol):
@@ -156,7 +155,7 @@ def merge_incoming(
         pending = (
             existing.value is not None
             and existing.source not in (None, system)
-            and not delivered(binding, name, existing.value, shadow)
+            and not delivered(binding, config.spec(name), existing.value, shadow)
         )
         winner = policy.resolve(system, existing, incoming, modified_at) if pending else incoming
         if pending and policy.disputed(existing.value, incoming):

@@ -17,8 +17,15 @@ from mapping.config import Binding, MappingConfig
 from mapping.consent import lifts_withdrawal
 from mapping.errors import FieldRejected
 from mapping.merge import ContactState
-from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, Consent, FieldType
-from mapping.translate import same_vendor_value, to_canonical, to_vendor, vendor_text
+from mapping.schema import IDENTITY_FIELD, Consent, FieldType
+from mapping.translate import (
+    reads_as,
+    same_vendor_value,
+    to_canonical,
+    to_vendor,
+    vendor_text,
+    whole_name,
+)
 
 
 def plan_fields(
@@ -39,20 +46,36 @@ def plan_fields(
     """
     rules = rules if rules is not None else RULES[system]
     payload: dict[str, FieldValue] = {}
+    values = {name: fs.value for name, fs in state.items()}
     for name, binding in config.bound(system):
-        spec = CANONICAL_FIELDS[name]
+        spec = config.spec(name)
         if not binding.pushes or name == IDENTITY_FIELD or binding.field in unread:
             continue
+        if binding.field in payload:
+            continue  # a whole name already planned from its parts
         if (config.fields[name].sensitive or spec.sensitive) and rules.marketing:
             continue
-        value = state[name].value if name in state else None
+        parts = _name_parts(config, system, binding)
+        if parts:
+            if any(_sensitive(config, n) and rules.marketing for n in parts.values()):
+                continue
+            joined = whole_name(values, parts)
+            if joined is None or (
+                shadow is not None and _parts_held(config, system, parts, values, shadow)
+            ):
+                continue
+            payload[binding.field] = joined
+            continue
+        value = values.get(name)
         if value is None and spec.type is FieldType.CONSENT and shadow is None:
             value = Consent.NOT_SPECIFIED.value  # a new member needs a status
-        if value is None:
+        if value is None and binding.constant is None:
             continue
-        desired = to_vendor(binding, value)
+        desired = to_vendor(spec, binding, value)
         if desired is None:
             continue
+        if not binding.steps and binding.values is None:
+            desired = rules.render(str(spec.type), desired)
         current = shadow.get(binding.field) if shadow is not None else None
         if shadow is not None and _means(
             name,
@@ -66,7 +89,7 @@ def plan_fields(
         if (
             spec.type is FieldType.CONSENT
             and shadow is not None
-            and lifts_withdrawal(_canonical_or_none(name, binding, current), value)
+            and lifts_withdrawal(_canonical_or_none(config, name, binding, current), value)
         ):
             continue
         if binding.field in rules.guards:
@@ -81,27 +104,60 @@ def plan_fields(
     return payload
 
 
+def _sensitive(config: MappingConfig, name: str) -> bool:
+    return config.fields[name].sensitive or config.spec(name).sensitive
+
+
+def _name_parts(config: MappingConfig, system: str, binding: Binding) -> dict[str, str]:
+    """`first` / `last` -> canonical field, for a vendor field that holds a whole name."""
+    if binding.name_part is None:
+        return {}
+    return {
+        b.name_part: n
+        for n, b in config.bound(system)
+        if b.field == binding.field and b.name_part is not None and b.pushes
+    }
+
+
+def _parts_held(
+    config: MappingConfig,
+    system: str,
+    parts: Mapping[str, str],
+    values: Mapping[str, str | None],
+    shadow: Mapping[str, FieldValue],
+) -> bool:
+    """Does the system's whole name already read as every part Baton holds?"""
+    current = shadow.get(config.fields[next(iter(parts.values()))].bindings[system].field)
+    for name in parts.values():
+        binding = config.fields[name].bindings[system]
+        try:
+            if to_canonical(config.spec(name), binding, current) != values.get(name):
+                return False
+        except FieldRejected:
+            return False
+    return True
+
+
 def _means(
     name: str,
     *,
     binding_field_value: FieldValue,
     config: MappingConfig,
     system: str,
-    value: str,
+    value: str | None,
     desired: FieldValue,
 ) -> bool:
     if same_vendor_value(binding_field_value, desired):
         return True
     binding = config.fields[name].bindings[system]
-    try:
-        return to_canonical(CANONICAL_FIELDS[name], binding, binding_field_value) == value
-    except FieldRejected:
-        return False
+    return reads_as(config.spec(name), binding, binding_field_value, value)
 
 
-def _canonical_or_none(name: str, binding: Binding, raw: FieldValue) -> str | None:
+def _canonical_or_none(
+    config: MappingConfig, name: str, binding: Binding, raw: FieldValue
+) -> str | None:
     try:
-        return to_canonical(CANONICAL_FIELDS[name], binding, raw)
+        return to_canonical(config.spec(name), binding, raw)
     except FieldRejected:
         return None
 

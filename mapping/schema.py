@@ -1,19 +1,47 @@
-"""Baton's canonical contact: the one field schema both systems map onto."""
+"""Baton's canonical contact: the field schema both systems map onto.
+
+The admin declares the canonical fields in the mapping file (see `mapping.config`);
+only the two fields Baton's own rules depend on are built in: `email`, the identity
+contacts are matched by, and `email_consent`, whose values the consent rules in
+`mapping.consent` hold whatever the file says.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
 
 class FieldType(StrEnum):
     STRING = "string"
     EMAIL = "email"
     PHONE = "phone"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
     ENUM = "enum"
+    MULTI_SELECT = "multi_select"
     CONSENT = "consent"
+
+
+# Types an admin may declare; `consent` belongs to the built-in consent field alone.
+DECLARABLE_TYPES: tuple[FieldType, ...] = tuple(t for t in FieldType if t is not FieldType.CONSENT)
+CHOICE_TYPES = frozenset({FieldType.ENUM, FieldType.MULTI_SELECT})
+
+
+class Unmapped(StrEnum):
+    """What happens to an enum value the field's choices or value map do not know."""
+
+    KEEP = "keep"
+    """Carry it as it is (the shipped default: no data is ever dropped silently)."""
+    DEFAULT = "default"
+    """Use the field's declared `default` choice instead."""
+    DEAD_LETTER = "dead_letter"
+    """Dead-letter this field of the record (the rest of the record still syncs)."""
 
 
 class Consent(StrEnum):
@@ -26,76 +54,47 @@ class Consent(StrEnum):
     BOUNCED = "bounced"
 
 
-class LifecycleStage(StrEnum):
-    SUBSCRIBER = "subscriber"
-    LEAD = "lead"
-    MQL = "mql"
-    SQL = "sql"
-    OPPORTUNITY = "opportunity"
-    CUSTOMER = "customer"
-    NURTURE = "nurture"
-    DISQUALIFIED = "disqualified"
-
-
-SERVICE_LINES = (
-    "cardiology",
-    "orthopedics",
-    "behavioral_health",
-    "primary_care",
-    "dermatology",
-    "oncology",
-    "telehealth",
-)
-LEAD_SOURCES = (
-    "organic_search",
-    "paid_search",
-    "referral",
-    "event",
-    "partner_email",
-    "social",
-    "direct",
-)
-
-
 @dataclass(frozen=True)
 class CanonicalField:
+    """One canonical field: its type, its choices, and what an unknown value becomes."""
+
     name: str
-    type: FieldType
+    type: FieldType = FieldType.STRING
     choices: tuple[str, ...] = ()
+    unmapped: Unmapped = Unmapped.KEEP
+    default: str | None = None
     sensitive: bool = False
+    region: str = "US"
+    """Phone fields: where a number without a country code is read."""
 
+    @property
+    def has_choices(self) -> bool:
+        return self.type in CHOICE_TYPES or self.type is FieldType.CONSENT
 
-CANONICAL_FIELDS: dict[str, CanonicalField] = {
-    f.name: f
-    for f in (
-        CanonicalField("email", FieldType.EMAIL),
-        CanonicalField("first_name", FieldType.STRING),
-        CanonicalField("last_name", FieldType.STRING),
-        CanonicalField("phone", FieldType.PHONE),
-        CanonicalField("organization", FieldType.STRING),
-        CanonicalField("job_title", FieldType.STRING),
-        CanonicalField("service_line", FieldType.ENUM, SERVICE_LINES),
-        CanonicalField("lead_source", FieldType.ENUM, LEAD_SOURCES),
-        CanonicalField("email_consent", FieldType.CONSENT, tuple(c.value for c in Consent)),
-        CanonicalField("lifecycle_stage", FieldType.ENUM, tuple(s.value for s in LifecycleStage)),
-    )
-}
 
 IDENTITY_FIELD = "email"
+CONSENT_FIELD = "email_consent"
+
+BUILT_IN: dict[str, CanonicalField] = {
+    IDENTITY_FIELD: CanonicalField(IDENTITY_FIELD, FieldType.EMAIL),
+    CONSENT_FIELD: CanonicalField(
+        CONSENT_FIELD,
+        FieldType.CONSENT,
+        tuple(c.value for c in Consent),
+        # An unknown status must never be guessed at: it is set aside, not synced.
+        unmapped=Unmapped.DEAD_LETTER,
+    ),
+}
 
 
-class Contact(BaseModel):
-    """A canonical contact as shown to users (CLI, reports)."""
+def contact_model(fields: dict[str, CanonicalField]) -> type[BaseModel]:
+    """A pydantic model of a canonical contact with the declared fields (CLI, reports).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    organization: str | None = None
-    job_title: str | None = None
-    service_line: str | None = None
-    lead_source: str | None = None
-    email_consent: Consent = Consent.NOT_SPECIFIED
-    lifecycle_stage: LifecycleStage | None = None
+    Every value is the field's canonical text; only the identity is required.
+    """
+    definitions: dict[str, Any] = {
+        name: (str, ...) if name == IDENTITY_FIELD else (str | None, None) for name in fields
+    }
+    return create_model(
+        "Contact", __config__=ConfigDict(extra="forbid", frozen=True), **definitions
+    )

@@ -1,4 +1,10 @@
-"""Translate single values and whole records between vendor and canonical form."""
+"""Translate single values and whole records between vendor and canonical form.
+
+Reading a value: the binding's transforms, then its value map (enums, booleans), then the
+field type's normal form (`mapping.types`), then the field's `unmapped:` setting for a
+value outside its choices. Writing is the way back: value map, then the transforms'
+`write` steps in reverse.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ from dataclasses import dataclass, field
 from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig
 from mapping.errors import FieldRejected
-from mapping.schema import CANONICAL_FIELDS, IDENTITY_FIELD, CanonicalField, FieldType
-from mapping.transforms import NAMED as NAMED_TRANSFORMS
-from mapping.transforms import collapse_spaces, email, phone_e164
+from mapping.schema import IDENTITY_FIELD, CanonicalField, FieldType, Unmapped
+from mapping.transforms import join_name, read_through, write_through
+from mapping.types import join_multi, normalize, split_multi
 
 CanonicalValues = dict[str, str | None]
 
@@ -32,45 +38,97 @@ def same_vendor_value(a: FieldValue, b: FieldValue) -> bool:
 
 
 def to_canonical(spec: CanonicalField, binding: Binding, raw: FieldValue) -> str | None:
-    """Vendor value -> canonical value; raises `FieldRejected` naming the field."""
+    """Vendor value -> canonical value; raises `FieldRejected` naming the field and value."""
+    if isinstance(raw, list) and spec.type is FieldType.MULTI_SELECT:
+        raw = ";".join(str(v) for v in raw)
     text = vendor_text(raw)
+    if binding.constant is not None:
+        return binding.constant
     if text is None:
         return None
     try:
-        for name in binding.transforms:
-            text = NAMED_TRANSFORMS[name](text)
-        return _by_type(spec, binding, text)
+        text = read_through(binding.steps, text)
+        if not text.strip():
+            return None
+        if spec.type is FieldType.MULTI_SELECT:
+            items = [_choice(spec, binding, item) for item in split_multi(text)]
+            return join_multi([i for i in items if i is not None]) or None
+        if spec.has_choices or binding.vendor_to_canonical() is not None:
+            return _choice(spec, binding, text)
+        return normalize(spec.type, text, region=spec.region) or None
     except ValueError as exc:
-        raise FieldRejected(spec.name, f"{binding.field}: {exc}") from None
+        raise FieldRejected(spec.name, f"{binding.field}: {exc}", value=text) from None
 
 
-def _by_type(spec: CanonicalField, binding: Binding, text: str) -> str | None:
-    if spec.type is FieldType.EMAIL:
-        return email(text)
-    if spec.type is FieldType.PHONE:
-        return phone_e164(text)
-    if spec.type in (FieldType.ENUM, FieldType.CONSENT):
-        value = text.strip()
-        table = binding.vendor_to_canonical()
-        if table is not None:
-            if value not in table:
-                known = ", ".join(sorted(table))
-                raise ValueError(f"{value!r} has no canonical value (mapped: {known})")
-            value = table[value]
-        if spec.choices and value not in spec.choices:
-            raise ValueError(f"{value!r} is not one of {', '.join(spec.choices)}")
+def _choice(spec: CanonicalField, binding: Binding, text: str) -> str | None:
+    """One choice of an enum (or an item of a multi-select), as `unmapped:` says."""
+    value = text.strip()
+    table = binding.vendor_to_canonical()
+    known = value in table if table is not None else value in spec.choices
+    if table is not None and value in table:
+        value = table[value]
+    elif spec.type is FieldType.BOOLEAN:
+        return normalize(FieldType.BOOLEAN, value)
+    if not spec.choices or (known and value in spec.choices):
         return value
-    cleaned = collapse_spaces(text)
-    return cleaned or None
+    if spec.unmapped is Unmapped.DEFAULT and spec.default is not None:
+        return spec.default
+    if spec.unmapped is Unmapped.DEAD_LETTER or spec.type is FieldType.CONSENT:
+        mapped = sorted(table) if table is not None else list(spec.choices)
+        raise ValueError(f"{text.strip()!r} has no canonical value (mapped: {', '.join(mapped)})")
+    return value  # keep: carried as it is
 
 
-def to_vendor(binding: Binding, value: str | None) -> FieldValue:
-    """Canonical value -> vendor value (None stays None)."""
+def reads_as(spec: CanonicalField, binding: Binding, raw: FieldValue, value: str | None) -> bool:
+    """Does the vendor value `raw` already mean the canonical `value`?
+
+    Stricter than reading it: a value the binding's value map does not list means nothing
+    yet (it is carried as it is only on its way in), so Baton still writes the mapped one.
+    """
+    table = binding.vendor_to_canonical()
+    text = vendor_text(raw)
+    if (
+        table is not None
+        and text is not None
+        and spec.type is not FieldType.MULTI_SELECT
+        and text.strip() not in table
+    ):
+        return False
+    try:
+        return to_canonical(spec, binding, raw) == value
+    except FieldRejected:
+        return False
+
+
+def to_vendor(spec: CanonicalField, binding: Binding, value: str | None) -> FieldValue:
+    """Canonical value -> vendor value (None stays None, and so does a value the binding's
+    value map does not list: the system is not sent what it cannot hold)."""
+    if binding.constant is not None:
+        return binding.constant
     if value is None:
         return None
-    if binding.values is not None:
-        return binding.values.get(value)
-    return value
+    if spec.type is FieldType.MULTI_SELECT:
+        items = [_one_to_vendor(binding, item) for item in split_multi(value)]
+        if any(i is None for i in items):
+            return None
+        return write_through(binding.steps, join_multi([i for i in items if i is not None]))
+    mapped = _one_to_vendor(binding, value)
+    return None if mapped is None else write_through(binding.steps, mapped)
+
+
+def _one_to_vendor(binding: Binding, value: str) -> str | None:
+    if binding.values is None:
+        return value
+    return binding.values.get(value)
+
+
+def whole_name(values: Mapping[str, str | None], parts: Mapping[str, str]) -> str | None:
+    """The vendor's whole-name value from the canonical first / last name fields.
+
+    `parts` maps `first` / `last` to the canonical field that holds it.
+    """
+    joined = join_name(values.get(parts.get("first", "")), values.get(parts.get("last", "")))
+    return joined or None
 
 
 @dataclass
@@ -101,7 +159,7 @@ def read_record(
     identity = config.identity_binding(system)
     try:
         address = to_canonical(
-            CANONICAL_FIELDS[IDENTITY_FIELD], identity, fields.get(identity.field, email)
+            config.spec(IDENTITY_FIELD), identity, fields.get(identity.field, email)
         )
     except FieldRejected as exc:
         return Translation(unidentified=exc)
@@ -122,9 +180,7 @@ def translate_record(
         if not binding.pulls:
             continue
         try:
-            out.values[name] = to_canonical(
-                CANONICAL_FIELDS[name], binding, fields.get(binding.field)
-            )
+            out.values[name] = to_canonical(config.spec(name), binding, fields.get(binding.field))
         except FieldRejected as exc:
             out.rejected.append(exc)
     return out

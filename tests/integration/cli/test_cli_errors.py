@@ -91,12 +91,14 @@ def test_broken_mapping_file_is_named_with_its_line(sandbox, tmp_path) -> None:
     env = settings_for(server, config, tmp_path)
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(
-        "version: 1\nfields:\n  email:\n    hubspot: email\n  shoe_size:\n    hubspot: shoe\n"
+        "version: 1\nfields:\n  email:\n    hubspot: email\n    mailchimp: email_address\n"
+        "  shoe_size:\n    type: shoe\n    hubspot: shoe\n"
     )
     env["BATON_MAPPING_FILE"] = str(mapping)
     line = one_line_error(baton("sync", env=env))
     assert "BATON_MAPPING_FILE" in line
-    assert f"{mapping}:5" in line
+    assert f"{mapping}:7" in line
+    assert "type" in line
 
 
 @pytest.mark.parametrize(

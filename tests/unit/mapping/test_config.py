@@ -5,6 +5,7 @@ import pytest
 from flows.settings import DEFAULT_MAPPING
 from mapping.config import Direction, OwnerPolicy, load_mapping, parse_mapping
 from mapping.errors import MappingConfigError
+from mapping.schema import FieldType
 
 BASE = DEFAULT_MAPPING.read_text()
 
@@ -32,12 +33,88 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_unknown_canonical_field_names_file_and_line() -> None:
-    text = BASE.replace("  job_title:", "  job_titel:")
+def test_a_new_field_block_declares_a_canonical_field() -> None:
+    text = BASE.replace(
+        "  job_title:",
+        "  shoe_size:\n    type: number\n    hubspot: shoe_size\n  job_title:",
+    )
+    spec = parse_mapping(text, "mapping.yaml").spec("shoe_size")
+    assert spec.type is FieldType.NUMBER
+
+
+def _declaring(block: str) -> str:
+    return BASE.replace("  job_title:", block + "  job_title:")
+
+
+@pytest.mark.parametrize(
+    ("block", "needle", "message"),
+    [
+        ("  size:\n    type: strng\n    hubspot: size\n", "strng", "type"),
+        ("  size:\n    type: enum\n    hubspot: size\n", "type: enum", "needs `choices"),
+        (
+            "  size:\n    type: enum\n    choices: [s, s]\n    hubspot: size\n",
+            "choices: [s, s]",
+            "lists a choice twice",
+        ),
+        (
+            "  size:\n    choices: [s, m]\n    hubspot: size\n",
+            "choices: [s, m]",
+            "`choices` is for enum and multi_select",
+        ),
+        (
+            "  size:\n    type: enum\n    choices: [s, m]\n    unmapped: default\n"
+            "    hubspot: size\n",
+            "unmapped: default",
+            "needs `default: <choice>`",
+        ),
+        (
+            "  size:\n    type: enum\n    choices: [s, m]\n    unmapped: default\n"
+            "    default: xl\n    hubspot: size\n",
+            "default: xl",
+            "'xl' is not one of the choices",
+        ),
+        (
+            "  size:\n    type: enum\n    choices: [s, m]\n    default: s\n    hubspot: size\n",
+            "default: s",
+            "only with `unmapped: default`",
+        ),
+        (
+            "  size:\n    type: enum\n    choices: [s, m]\n    unmapped: drop\n    hubspot: size\n",
+            "unmapped: drop",
+            "unmapped",
+        ),
+        ("  size:\n    type: consent\n    hubspot: size\n", "type: consent", "belongs to"),
+        (
+            "  size:\n    hubspot: {field: size, transforms: [trim, shout]}\n",
+            "shout",
+            "unknown transform 'shout'",
+        ),
+        (
+            "  size:\n    hubspot: {field: size, transforms: [{datetime: {tz: Mars/Base}}]}\n",
+            "Mars/Base",
+            "unknown time zone",
+        ),
+    ],
+)
+def test_a_bad_declaration_names_its_line(block: str, needle: str, message: str) -> None:
+    text = _declaring(block)
     with pytest.raises(MappingConfigError) as info:
         parse_mapping(text, "mapping.yaml")
-    assert str(info.value).startswith(f"mapping.yaml:{line_of(text, 'job_titel')}:")
-    assert "job_titel" in str(info.value)
+    line = line_of(text, "  size:") + line_of(block, needle) - 1
+    assert str(info.value).startswith(f"mapping.yaml:{line}:"), str(info.value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("built_in", ["email", "email_consent"])
+def test_built_in_fields_keep_their_type(built_in: str) -> None:
+    text = BASE.replace(f"  {built_in}:\n", f"  {built_in}:\n    type: string\n")
+    with pytest.raises(MappingConfigError, match="is built in"):
+        parse_mapping(text, "m.yaml")
+
+
+def test_unknown_phone_region_is_refused() -> None:
+    with pytest.raises(MappingConfigError, match="phone region 'XX'"):
+        parse_mapping(BASE, "m.yaml", phone_region="XX")
 
 
 def test_bad_direction_points_at_its_line() -> None:

@@ -1,14 +1,31 @@
 import pytest
 from pydantic import ValidationError
 
-from mapping.schema import CANONICAL_FIELDS, Consent, Contact
+from mapping.config import MappingConfig
+from mapping.schema import BUILT_IN, CONSENT_FIELD, IDENTITY_FIELD, FieldType, contact_model
 
 
-def test_contact_model_and_field_registry_name_the_same_fields() -> None:
-    assert set(Contact.model_fields) == set(CANONICAL_FIELDS)
+def test_contact_model_has_every_declared_field(mapping: MappingConfig) -> None:
+    model = contact_model(mapping.specs)
+    assert set(model.model_fields) == set(mapping.fields)
+    contact = model(email="a@x.org", service_line="cardiology")
+    assert contact.model_dump()["service_line"] == "cardiology"
 
 
-def test_contact_refuses_values_outside_the_schema() -> None:
-    assert Contact(email="a@x.org").email_consent is Consent.NOT_SPECIFIED
-    with pytest.raises(ValidationError, match="lifecycle_stage"):
-        Contact(email="a@x.org", lifecycle_stage="lukewarm")
+def test_contact_model_refuses_fields_nobody_declared(mapping: MappingConfig) -> None:
+    model = contact_model(mapping.specs)
+    with pytest.raises(ValidationError, match="shoe_size"):
+        model(email="a@x.org", shoe_size="9")
+
+
+def test_only_identity_and_consent_are_built_in(mapping: MappingConfig) -> None:
+    assert set(BUILT_IN) == {IDENTITY_FIELD, CONSENT_FIELD}
+    assert mapping.spec(IDENTITY_FIELD).type is FieldType.EMAIL
+    assert mapping.spec(CONSENT_FIELD).type is FieldType.CONSENT
+
+
+def test_shipped_choices_come_from_the_mapping_file(mapping: MappingConfig) -> None:
+    assert mapping.spec("service_line").type is FieldType.ENUM
+    assert "cardiology" in mapping.spec("service_line").choices
+    assert "disqualified" in mapping.spec("lifecycle_stage").choices
+    assert mapping.spec("phone").type is FieldType.PHONE
