@@ -90,7 +90,16 @@ def _fold(
     link = work.link(system, record.external_id)
     shadow = link.shadow if link is not None else None
     for rejected in reading.rejected:
-        _dead_letter(ctx, work.session, system, record, str(rejected), rejected.field, contact.id)
+        _dead_letter(
+            ctx,
+            work.session,
+            system,
+            record,
+            str(rejected),
+            rejected.field,
+            contact.id,
+            value=rejected.value,
+        )
     outcome = merge_incoming(
         ctx.config,
         system,
@@ -149,18 +158,25 @@ def _dead_letter(
     reason: str,
     field: str | None,
     contact_id: int | None = None,
+    *,
+    value: str | None = None,
 ) -> None:
+    """Keep the record whole (replay reads it again) and, for one field, the value that
+    failed."""
     ctx.report.of(system).dead_lettered += 1
+    payload: dict[str, object] = {
+        "external_id": record.external_id,
+        "modified_at": record.modified_at.isoformat(),
+        "fields": dict(record.fields),
+    }
+    if value is not None:
+        payload["rejected_value"] = value
     repo.add_dead_letter(
         s,
         stage="pull",
         system=system,
         reason=f"{system} record {record.external_id}: {reason}",
-        payload={
-            "external_id": record.external_id,
-            "modified_at": record.modified_at.isoformat(),
-            "fields": dict(record.fields),
-        },
+        payload=payload,
         run_id=ctx.run_id,
         external_id=record.external_id,
         contact_id=contact_id,

@@ -47,15 +47,15 @@ def to_canonical(spec: CanonicalField, binding: Binding, raw: FieldValue) -> str
     if text is None:
         return None
     try:
-        text = read_through(binding.steps, text)
-        if not text.strip():
+        value = read_through(binding.steps, text)
+        if not value.strip():
             return None
         if spec.type is FieldType.MULTI_SELECT:
-            items = [_choice(spec, binding, item) for item in split_multi(text)]
+            items = [_choice(spec, binding, item) for item in split_multi(value)]
             return join_multi([i for i in items if i is not None]) or None
         if spec.has_choices or binding.vendor_to_canonical() is not None:
-            return _choice(spec, binding, text)
-        return normalize(spec.type, text, region=spec.region) or None
+            return _choice(spec, binding, value)
+        return normalize(spec.type, value, region=spec.region) or None
     except ValueError as exc:
         raise FieldRejected(spec.name, f"{binding.field}: {exc}", value=text) from None
 

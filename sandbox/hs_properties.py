@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sandbox.hs_subscriptions import SUBSCRIPTIONS, optout_property
@@ -234,6 +235,10 @@ def validate_properties(
                 )
             )
             continue
+        problem = typed_value_problem(prop.type, value)
+        if problem is not None:
+            errors.append(PropertyError(problem[0], problem[1], name))
+            continue
         if name == "email" and not is_valid_email(value):
             errors.append(PropertyError("INVALID_EMAIL", f"Email address {value} is invalid", name))
             continue
@@ -248,6 +253,42 @@ def validate_properties(
                     )
                 )
     return errors
+
+
+_NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MS_RE = re.compile(r"^-?\d{1,15}$")
+
+
+def typed_value_problem(kind: str, value: str) -> tuple[str, str] | None:
+    """(error code, message) when `value` does not fit a property of type `kind`.
+
+    The stricter reading of HubSpot's rules: a number is plain decimal digits; a date is
+    ``YYYY-MM-DD`` or epoch milliseconds at midnight UTC (HubSpot refuses other times of
+    day with INVALID_DATE); a datetime is epoch milliseconds or ISO 8601 with an offset.
+    """
+    if kind == "number" and not _NUMBER_RE.match(value):
+        return "INVALID_DECIMAL", f"{value} was not a valid number."
+    if kind == "date":
+        if _DATE_RE.match(value):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                return "INVALID_DATE", f"{value} is not a valid date."
+            return None
+        if not _MS_RE.match(value):
+            return "INVALID_DATE", f"{value} is not a valid date."
+        moment = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+        if moment.time() != time(0):
+            return "INVALID_DATE", f"{value} is at {moment.time()} UTC, not midnight!"
+    if kind == "datetime" and not _MS_RE.match(value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return "INVALID_DATETIME", f"{value} is not a valid date and time."
+        if moment.tzinfo is None:
+            return "INVALID_DATETIME", f"{value} has no time zone offset."
+    return None
 
 
 def normalise_value(name: str, raw: Any) -> str:

@@ -8,7 +8,9 @@ Where Mailchimp's documentation leaves a point open, this takes the stricter rea
   BIRTHDAY) included; the 31st is refused;
 - ``dropdown`` and ``radio`` fields need a non-empty ``options.choices`` list of distinct,
   non-blank strings; a member value outside the choices is refused (``""`` clears);
-- editing a field (PATCH) cannot change its tag or type.
+- editing a field (PATCH) cannot change its tag or type;
+- a ``number`` value is plain decimal digits, a ``date`` value ``YYYY-MM-DD`` (whatever the
+  field's display format) and a ``birthday`` ``MM/DD``; anything else is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ MERGE_TYPES = frozenset(
     }
 )
 CHOICE_TYPES = frozenset({"dropdown", "radio"})
+# Values the typed fields take through the API (the stricter reading: a date in ISO form
+# whatever its display format, a birthday as MM/DD, a number as plain decimal digits).
+_VALUE_FORMS = {
+    "number": (re.compile(r"^-?\d+(\.\d+)?$"), "a number"),
+    "date": (re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"), "a date (YYYY-MM-DD)"),
+    "birthday": (re.compile(r"^(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])$"), "a birthday (MM/DD)"),
+}
 MERGE_FIELD_LIMIT = 30
 TAG_MAX = 10
 _TAG_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -223,4 +232,6 @@ class MergeFieldRegistry:
         text = "" if value is None else str(value)
         if field.type in CHOICE_TYPES and text and text not in field.choices:
             return f"{text!r} is not one of the choices of {tag}: " + ", ".join(field.choices) + "."
+        if text and field.type in _VALUE_FORMS and not _VALUE_FORMS[field.type][0].match(text):
+            return f"{text!r} is not {_VALUE_FORMS[field.type][1]} for {tag}."
         return None
