@@ -7,9 +7,11 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,10 +37,32 @@ class SyncContext:
     started_at: datetime
     overlap: timedelta = timedelta(seconds=120)
     lease_timeout: timedelta = timedelta(seconds=600)
+    db_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Held by every unit of database work: one writer at a time (`in_db`)."""
 
     @property
     def systems(self) -> list[str]:
         return list(self.connectors)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_db(ctx: SyncContext, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one unit of database work in a worker thread, one unit at a time.
+
+    The run's pulls and pushes overlap on the network; their database work
+    does not (SQLite has a single writer, and a page is one transaction). Off
+    the event loop, a page being applied does not hold up requests in flight
+    or the pacing of the next ones.
+    """
+
+    def locked() -> T:
+        with ctx.db_lock:
+            return work(*args, **kwargs)
+
+    return await asyncio.to_thread(locked)
 
 
 LEASE = "sync"
@@ -112,19 +136,25 @@ async def heartbeat(ctx: SyncContext) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            with ctx.db.session() as s:
-                if not repo.renew_lease(s, LEASE, ctx.run_id):
-                    return  # the next page or batch raises LeaseLost
-                s.commit()
+            if not await in_db(ctx, _renew, ctx):
+                return  # the next page or batch raises LeaseLost
         except SQLAlchemyError as exc:
             # A busy database now is no reason to stop renewing; say so and go on.
             log.warning("run %s could not renew its lease: %s", ctx.run_id, exc)
 
 
+def _renew(ctx: SyncContext) -> bool:
+    with ctx.db.session() as s:
+        renewed = repo.renew_lease(s, LEASE, ctx.run_id)
+        s.commit()
+        return renewed
+
+
 def close_run(ctx: SyncContext, status: RunStatus, error: str | None = None) -> None:
     for system, connector in ctx.connectors.items():
         ctx.report.of(system).api_calls = connector.stats.total
-    with ctx.db.session() as s:
+    # Waits for database work still running in a worker thread (a cancelled page).
+    with ctx.db_lock, ctx.db.session() as s:
         run = s.get(SyncRunRow, ctx.run_id)
         # A run another one took over was already marked interrupted: keep that.
         if run is not None and run.status == RunStatus.RUNNING:

@@ -3,12 +3,13 @@ send them, and record each outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from enum import Enum
 
 from sqlalchemy.orm import Session
 
 from connectors.contract import RawRecord, RecordFailure, WriteOp, WriteOutcome
-from flows.context import SyncContext, keep_lease
+from flows.context import SyncContext, in_db, keep_lease
 from flows.ingest import apply_records
 from flows.planning import plan_contacts, shadow_of
 from mapping.plan import write_applied
@@ -34,10 +35,8 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
     planned afresh from the current state, so a stale payload is never sent
     over a change made in the meantime.
     """
-    with ctx.db.session() as s:
-        rows = repo.in_flight_writes(s, system)
-        ops = {row.idempotency_key: _op(row) for row in rows}
-    if not rows:
+    ops = await in_db(ctx, _in_flight_ops, ctx, system)
+    if not ops:
         return 0
     connector = ctx.connectors[system]
     found: dict[str, RawRecord] = {}
@@ -45,6 +44,17 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
     keys = list(ops)
     for start in range(0, len(keys), batch):
         found.update(await connector.read([ops[k] for k in keys[start : start + batch]]))
+    return await in_db(ctx, _settle_in_flight, ctx, system, ops, found)
+
+
+def _in_flight_ops(ctx: SyncContext, system: str) -> dict[str, WriteOp]:
+    with ctx.db.session() as s:
+        return {row.idempotency_key: _op(row) for row in repo.in_flight_writes(s, system)}
+
+
+def _settle_in_flight(
+    ctx: SyncContext, system: str, ops: Mapping[str, WriteOp], found: Mapping[str, RawRecord]
+) -> int:
     with ctx.db.session() as s:
         rows = repo.in_flight_writes(s, system)
         work = WorkingSet(s)
@@ -52,7 +62,8 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
         replan: set[int] = set()
         for row in rows:
             record = found.get(row.idempotency_key)
-            if record is not None and write_applied(ops[row.idempotency_key].fields, record.fields):
+            op = ops.get(row.idempotency_key)
+            if record is not None and op is not None and write_applied(op.fields, record.fields):
                 _mark_sent(ctx, work, row, record, settled=True)
             else:
                 row.status = OutboxStatus.SUPERSEDED
@@ -60,26 +71,62 @@ async def reconcile_in_flight(ctx: SyncContext, system: str) -> int:
         plan_contacts(ctx, work, replan)
         keep_lease(ctx, s)
         s.commit()
-    return len(rows)
+        return len(rows)
 
 
-def claim_batch(ctx: SyncContext, system: str) -> list[WriteOp]:
-    """Take the next batch of pending writes and mark it in flight (committed)."""
-    connector = ctx.connectors[system]
+class Claim(Enum):
+    """Which of a system's pending writes may be claimed now."""
+
+    LINKED_THIS_RUN = "linked-this-run"
+    """Updates of records this run has read (pulled or written): the system's own
+    pull is still going, and any other record may hold a change it has not brought
+    in yet, or (for a create) already exist on a later page."""
+    ALL = "all"
+    """The system's pull is done."""
+
+
+def claim_batch(ctx: SyncContext, system: str, claim: Claim, *, whole: bool) -> list[WriteOp]:
+    """Take the next batch of pending writes and mark it in flight (committed).
+
+    A batch holds creates only or updates only (each is one call). With
+    `whole`, only a full batch is taken: while pulls still plan writes, a
+    part-filled batch would cost a call the floor does not need.
+    """
+    size = ctx.connectors[system].write_batch_size
+    since = ctx.started_at if claim is Claim.LINKED_THIS_RUN else None
+    kinds = (False,) if claim is Claim.LINKED_THIS_RUN else (True, False)
     with ctx.db.session() as s:
-        rows = repo.pending_writes(s, system, connector.write_batch_size)
-        for row in rows:
-            row.status = OutboxStatus.IN_FLIGHT
-            row.attempts += 1
-        keep_lease(ctx, s)
-        s.commit()
-        return [_op(row) for row in rows]
+        for creates in kinds:
+            available = repo.count_pending(s, system, size, creates=creates, linked_since=since)
+            if available == 0 or (whole and available < size):
+                continue
+            rows = repo.pending_writes(s, system, size, creates=creates, linked_since=since)
+            for row in rows:
+                row.status = OutboxStatus.IN_FLIGHT
+                row.attempts += 1
+            keep_lease(ctx, s)
+            s.commit()
+            return [_op(row) for row in rows]
+    return []
 
 
 async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> None:
     """Send one claimed batch and record each outcome."""
     connector = ctx.connectors[system]
     outcomes = await connector.write(ops)
+    exists = await in_db(ctx, _record_outcomes, ctx, system, ops, outcomes)
+    if exists:
+        # The record exists there although Baton had no link: read it, link it,
+        # merge it like any pulled record, and let planning turn the create into an update.
+        records = await connector.read(exists)
+        await in_db(ctx, _take_existing, ctx, system, exists, records)
+
+
+def _record_outcomes(
+    ctx: SyncContext, system: str, ops: Sequence[WriteOp], outcomes: Sequence[WriteOutcome]
+) -> list[WriteOp]:
+    """Mark sent or dead-letter each outcome; returns the creates that met an existing record."""
+    connector = ctx.connectors[system]
     exists: list[WriteOp] = []
     by_key = {op.key: op for op in ops}
     with ctx.db.session() as s:
@@ -102,25 +149,25 @@ async def push_batch(ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> N
                 _dead_letter_push(ctx, s, row, outcome)
         repo.resolve_push_letters(s, system, sent)
         s.commit()
-    if exists:
-        # The record exists there although Baton had no link: read it, link it,
-        # merge it like any pulled record, and let planning turn the create into an update.
-        records = await connector.read(exists)
-        with ctx.db.session() as s:
-            rows = repo.outbox_rows(s, [op.key for op in exists])
-            for key, row in rows.items():
-                if key in records:
-                    row.status = OutboxStatus.SUPERSEDED
-                else:
-                    # Neither created nor readable (archived, or in a compliance state):
-                    # keep it as a dead letter rather than lose it.
-                    failure = RecordFailure(
-                        f"{system} says the record exists but it cannot be read"
-                    )
-                    _dead_letter_push(ctx, s, row, WriteOutcome(key=key, failure=failure))
-            apply_records(ctx, s, system, records.values())
-            keep_lease(ctx, s)
-            s.commit()
+    return exists
+
+
+def _take_existing(
+    ctx: SyncContext, system: str, exists: Sequence[WriteOp], records: Mapping[str, RawRecord]
+) -> None:
+    with ctx.db.session() as s:
+        rows = repo.outbox_rows(s, [op.key for op in exists])
+        for key, row in rows.items():
+            if key in records:
+                row.status = OutboxStatus.SUPERSEDED
+            else:
+                # Neither created nor readable (archived, or in a compliance state):
+                # keep it as a dead letter rather than lose it.
+                failure = RecordFailure(f"{system} says the record exists but it cannot be read")
+                _dead_letter_push(ctx, s, row, WriteOutcome(key=key, failure=failure))
+        apply_records(ctx, s, system, records.values())
+        keep_lease(ctx, s)
+        s.commit()
 
 
 def _mark_sent(

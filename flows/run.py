@@ -1,36 +1,29 @@
 """One sync run, start to finish, over pluggable step functions.
 
 The plain steps in `flows.pull` and `flows.push` run it without Prefect (tests, benchmarks);
-`flows.sync` passes the same steps wrapped as Prefect tasks.
+`flows.sync` passes the same steps wrapped as Prefect tasks. `flows.pipeline` runs the
+pulls and pushes concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Coroutine, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.contract import ContactConnector, WriteOp
+from connectors.contract import ContactConnector
 from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
 from connectors.hubspot_consent import ConsentSetupError
 from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
-from flows.context import (
-    SyncContext,
-    close_run,
-    finish_stream,
-    heartbeat,
-    open_run,
-    stream_since,
-)
-from flows.pull import pull_page
-from flows.push import claim_batch, push_batch, reconcile_in_flight
+from flows.context import SyncContext, close_run, heartbeat, open_run
+from flows.pipeline import Steps, pull_and_push
+from flows.push import reconcile_in_flight
 from flows.report import RunReport
 from flows.settings import Settings, SettingsProblem
 from mapping.config import MappingConfig, line_in_file, load_mapping, unknown_vendor_fields
@@ -38,18 +31,7 @@ from mapping.errors import MappingConfigError
 from state.database import Database
 from state.models import RunStatus
 
-PullStep = Callable[[SyncContext, str, datetime | None, str | None], Awaitable[str | None]]
-PushStep = Callable[[SyncContext, str, Sequence[WriteOp]], Awaitable[None]]
-
-# Bound on claim/push rounds per system: a create that meets an existing record
-# becomes an update in the next round, nothing else loops.
-_MAX_PUSH_ROUNDS = 10_000
-
-
-@dataclass(frozen=True)
-class Steps:
-    pull: PullStep = pull_page
-    push: PushStep = push_batch
+__all__ = ["Steps", "build_connectors", "close_connectors", "open_context", "sync_once"]
 
 
 def build_connectors(
@@ -145,8 +127,12 @@ def _refuse_read_only(
             )
 
 
-async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
-    """Pull every system, then push the planned writes; records the run either way.
+_PLAIN_STEPS = Steps()
+
+
+async def sync_once(ctx: SyncContext, steps: Steps = _PLAIN_STEPS) -> RunReport:
+    """Pull every system and push the planned writes (`flows.pipeline`: both systems at
+    once, pushes while pulls go on); records the run either way.
 
     A system that fails (unreachable, refusing, throttling past every retry)
     is set aside for the rest of the run and named in the report; the other
@@ -160,10 +146,7 @@ async def sync_once(ctx: SyncContext, steps: Steps = Steps()) -> RunReport:
         # could plan on top of them.
         for system in ctx.systems:
             await _guarded(ctx, system, reconcile_in_flight(ctx, system))
-        for system in ctx.systems:
-            await _guarded(ctx, system, _pull_stream(ctx, steps, system))
-        for system in ctx.systems:
-            await _guarded(ctx, system, _drain_outbox(ctx, steps, system))
+        await pull_and_push(ctx, steps)
     except BaseException as exc:
         ctx.report.seconds = time.perf_counter() - started
         close_run(ctx, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
@@ -188,24 +171,6 @@ async def _guarded(ctx: SyncContext, system: str, step: Coroutine[Any, Any, Any]
         await step
     except ConnectorError as exc:
         ctx.report.errors[system] = str(exc)
-
-
-async def _pull_stream(ctx: SyncContext, steps: Steps, system: str) -> None:
-    since = stream_since(ctx, system)
-    token: str | None = None
-    while True:
-        token = await steps.pull(ctx, system, since, token)
-        if token is None:
-            break
-    finish_stream(ctx, system)
-
-
-async def _drain_outbox(ctx: SyncContext, steps: Steps, system: str) -> None:
-    for _ in range(_MAX_PUSH_ROUNDS):
-        ops = claim_batch(ctx, system)
-        if not ops:
-            return
-        await steps.push(ctx, system, ops)
 
 
 async def close_connectors(ctx: SyncContext) -> None:

@@ -1,4 +1,5 @@
-"""The Prefect flow: one task per page pulled and per batch pushed, never per record."""
+"""The Prefect flow: a task per page fetched, per page applied and per batch pushed,
+never per record."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 
-from connectors.contract import WriteOp
+from connectors.contract import Page, WriteOp
 from flows.context import SyncContext
-from flows.pull import pull_page
+from flows.pull import apply_page, fetch_page
 from flows.push import push_batch
 from flows.run import Steps, build_connectors, open_context, sync_once, verify_systems
 from flows.settings import Settings
@@ -20,11 +21,16 @@ from mapping.config import load_mapping
 from state.repository import LeaseHeld
 
 
-@task(name="pull-page", cache_policy=NONE, log_prints=False)
-async def pull_page_task(
+@task(name="fetch-page", cache_policy=NONE, log_prints=False)
+async def fetch_page_task(
     ctx: SyncContext, system: str, since: datetime | None, token: str | None
-) -> str | None:
-    return await pull_page(ctx, system, since, token)
+) -> Page:
+    return await fetch_page(ctx, system, since, token)
+
+
+@task(name="apply-page", cache_policy=NONE, log_prints=False)
+async def apply_page_task(ctx: SyncContext, system: str, page: Page) -> None:
+    await apply_page(ctx, system, page)
 
 
 @task(name="push-batch", cache_policy=NONE, log_prints=False)
@@ -51,7 +57,9 @@ async def sync_flow(artifacts: bool = True, verify: bool = True) -> dict[str, An
             get_run_logger().warning("sync skipped: %s", exc)
             return {"skipped": str(exc)}
         try:
-            report = await sync_once(ctx, Steps(pull=pull_page_task, push=push_batch_task))
+            report = await sync_once(
+                ctx, Steps(fetch=fetch_page_task, apply=apply_page_task, push=push_batch_task)
+            )
         finally:
             ctx.db.dispose()
     finally:

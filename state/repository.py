@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, event, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from state.models import (
     CursorRow,
     DeadLetterRow,
     LeaseRow,
+    LinkRow,
     OutboxRow,
     OutboxStatus,
     RunStatus,
@@ -153,16 +154,58 @@ def outbox_rows(s: Session, keys: Sequence[str]) -> dict[str, OutboxRow]:
     return found
 
 
-def pending_writes(s: Session, system: str, limit: int) -> list[OutboxRow]:
-    """Oldest pending writes, creates first so batches stay homogeneous."""
-    return list(
-        s.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.system == system, OutboxRow.status == OutboxStatus.PENDING)
-            .order_by(OutboxRow.external_id.is_not(None), OutboxRow.id)
-            .limit(limit)
-        )
+def _pending(system: str, *, creates: bool | None, linked_since: datetime | None) -> Select[Any]:
+    query = select(OutboxRow).where(
+        OutboxRow.system == system, OutboxRow.status == OutboxStatus.PENDING
     )
+    if creates is not None:
+        query = query.where(
+            OutboxRow.external_id.is_(None) if creates else OutboxRow.external_id.is_not(None)
+        )
+    if linked_since is not None:
+        query = query.where(
+            select(LinkRow.id)
+            .where(
+                LinkRow.system == system,
+                LinkRow.contact_id == OutboxRow.contact_id,
+                LinkRow.synced_at >= linked_since,
+            )
+            .exists()
+        )
+    return query
+
+
+def pending_writes(
+    s: Session,
+    system: str,
+    limit: int,
+    *,
+    creates: bool | None = None,
+    linked_since: datetime | None = None,
+) -> list[OutboxRow]:
+    """Oldest pending writes, creates first so batches stay homogeneous.
+
+    `creates` keeps creates only (True) or updates only (False); `linked_since`
+    keeps writes whose record's link was refreshed at or after that instant.
+    """
+    query = _pending(system, creates=creates, linked_since=linked_since)
+    return list(
+        s.scalars(query.order_by(OutboxRow.external_id.is_not(None), OutboxRow.id).limit(limit))
+    )
+
+
+def count_pending(
+    s: Session,
+    system: str,
+    up_to: int,
+    *,
+    creates: bool | None = None,
+    linked_since: datetime | None = None,
+) -> int:
+    """How many pending writes `pending_writes` would find, counting no further than `up_to`."""
+    query = _pending(system, creates=creates, linked_since=linked_since)
+    capped = query.with_only_columns(OutboxRow.id).limit(up_to).subquery()
+    return int(s.scalar(select(func.count()).select_from(capped)) or 0)
 
 
 def in_flight_writes(s: Session, system: str) -> list[OutboxRow]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from connectors.contract import flatten
 from flows.context import SyncContext, close_run
-from flows.pull import pull_page
+from flows.pull import fetch_page, pull_page
 from flows.push import push_batch
 from flows.run import Steps
 from flows.settings import Settings
@@ -248,8 +248,9 @@ def test_run_killed_mid_push_converges_without_duplicates(
         run_sync(Steps(push=dying_push), batch_size=4)
 
     rerun = run_sync()
-    # The batch the vendor applied before the kill is found there, not sent again.
-    assert sum(c.settled for c in rerun.systems.values()) == calls["applied"] > 0
+    # The batch the vendor applied before the kill is found there, not sent again (and so
+    # is any other batch that was in flight at that moment and reached the vendor).
+    assert sum(c.settled for c in rerun.systems.values()) >= calls["applied"] > 0
     stats = vendors.stats()
     for system in ("hubspot", "mailchimp"):
         twice = {k: n for k, n in stats["record_writes"][system].items() if n > 1}
@@ -439,17 +440,17 @@ def test_member_that_appears_mid_run_is_merged_not_overwritten(
     # Ordinary-looking CRM-only person; they sign up on the web form while Baton runs.
     assert crm[email]["_raw"]["properties"].get("hs_email_optout") != "true"
 
-    async def pull_then_signup(ctx: SyncContext, system: str, since, token):
-        next_token = await pull_page(ctx, system, since, token)
-        if system == "mailchimp" and next_token is None:
+    async def fetch_then_signup(ctx: SyncContext, system: str, since, token):
+        page = await fetch_page(ctx, system, since, token)
+        if system == "mailchimp" and page.next_token is None:
             with vendors.mailchimp as mc:
                 mc.put(
                     f"/lists/{vendors.config.list_id}/members/{email}",
                     json={"email_address": email, "status_if_new": "subscribed"},
                 ).raise_for_status()
-        return next_token
+        return page
 
-    report = run_sync(Steps(pull=pull_then_signup))
+    report = run_sync(Steps(fetch=fetch_then_signup))
     after = email_view(vendors, mapping)
     assert after[email]["_raw"]["status"] == "subscribed"  # not overwritten by Baton
     assert report.of("mailchimp").created == vendors.config.hubspot_only - 1

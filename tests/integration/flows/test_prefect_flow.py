@@ -38,5 +38,5 @@ async def test_sync_flow_runs_through_prefect(monkeypatch: pytest.MonkeyPatch, t
         artifact = await client.read_latest_artifacts()
     assert sum(1 for r in runs if r.state is not None and r.state.is_completed()) >= 2
     names = {t.name.rsplit("-", 1)[0] for t in tasks}
-    assert {"pull-page", "push-batch"} <= names
+    assert {"fetch-page", "apply-page", "push-batch"} <= names
     assert any(a.key == "baton-sync-run" for a in artifact)
