@@ -23,7 +23,7 @@ def hubspot_datetime(value: str) -> FieldValue:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return value
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def mailchimp_number(value: str) -> FieldValue:
@@ -31,7 +31,11 @@ def mailchimp_number(value: str) -> FieldValue:
         number = Decimal(value)
     except InvalidOperation:
         return value
-    return int(number) if number == number.to_integral_value() else float(number)
+    if number == number.to_integral_value():
+        return int(number)
+    # A JSON number is a double: digits a double cannot hold exactly go as text instead.
+    as_float = float(number)
+    return as_float if Decimal(repr(as_float)) == number else value
 
 
 def mailchimp_multi(value: str) -> FieldValue:

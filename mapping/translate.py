@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from connectors.contract import FieldValue
 from mapping.config import Binding, MappingConfig
@@ -29,6 +30,9 @@ def vendor_text(value: FieldValue) -> str | None:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(sorted(value)) or None
+    if isinstance(value, float):
+        # Plain digits: str() would write a large or tiny float with an exponent.
+        return format(Decimal(repr(value)), "f")
     text = str(value)
     return text if text.strip() else None
 

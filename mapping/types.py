@@ -68,9 +68,11 @@ def normal_number(value: str) -> str:
         number = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a number") from None
-    if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
-    return format(number.normalize(), "f")
+    # Trailing zeros go textually: Decimal arithmetic would round past 28 digits.
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def normal_boolean(value: str) -> str:
@@ -100,10 +102,9 @@ def parse_datetime(value: str, zone: str = "UTC") -> datetime:
 
 
 def format_datetime(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    if utc.microsecond:
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    # isoformat, not strftime: strftime does not pad years before 1000 on every platform.
+    return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds") + "Z"
 
 
 def normal_datetime(value: str) -> str:

@@ -4,6 +4,8 @@ constants and each vendor's rendering."""
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.settings import DEFAULT_MAPPING
 from mapping.config import MappingConfig, parse_mapping
@@ -186,3 +188,52 @@ def test_a_constant_is_always_written() -> None:
     }
     shadow = {"status": "transactional", "merge_fields.ORIGIN": "CRM"}
     assert plan_fields(config, "mailchimp", {}, shadow) == {}
+
+
+TYPED = with_fields(
+    "".join(
+        f"  f_{kind}:\n    type: {kind}\n{extra}    hubspot: f_{kind}\n"
+        f"    mailchimp: merge_fields.F{n}\n"
+        for n, (kind, extra) in enumerate(
+            [
+                ("string", ""),
+                ("phone", ""),
+                ("number", ""),
+                ("boolean", ""),
+                ("date", ""),
+                ("datetime", ""),
+                ("enum", "    choices: [a, b, c]\n"),
+                ("multi_select", "    choices: [a, b, c]\n"),
+            ]
+        )
+    )
+)
+CANONICAL = {
+    "string": st.from_regex(r"\A[A-Za-z0-9]+( [A-Za-z0-9]+){0,3}\Z"),
+    "phone": st.sampled_from(["+16175550134", "+442079460958", "+33142685300"]),
+    "number": st.decimals(allow_nan=False, allow_infinity=False, places=3, max_value=10**9).map(
+        lambda d: __import__("mapping.types", fromlist=["x"]).normal_number(str(d))
+    ),
+    "boolean": st.sampled_from(["true", "false"]),
+    "date": st.dates().map(lambda d: d.isoformat()),
+    "datetime": st.datetimes(timezones=st.just(UTC)).map(
+        lambda d: __import__("mapping.types", fromlist=["x"]).normal_datetime(d.isoformat())
+    ),
+    "enum": st.sampled_from(["a", "b", "c"]),
+    "multi_select": st.sets(st.sampled_from(["a", "b", "c"]), min_size=1).map(
+        lambda s: ";".join(sorted(s))
+    ),
+}
+
+
+@given(st.sampled_from(sorted(CANONICAL)), st.data(), st.sampled_from(["hubspot", "mailchimp"]))
+def test_every_type_reads_back_what_baton_writes(
+    kind: str, data: st.DataObject, system: str
+) -> None:
+    name = f"f_{kind}"
+    value = data.draw(CANONICAL[kind])
+    written = plan_fields(TYPED, system, {name: FieldState(value, "x", T0)}, {})
+    binding = TYPED.fields[name].bindings[system]
+    assert read(TYPED, system, name, written[binding.field]) == value
+    # ...and a second plan over what the system now holds writes nothing.
+    assert plan_fields(TYPED, system, {name: FieldState(value, "x", T0)}, written) == {}
