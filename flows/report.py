@@ -27,16 +27,22 @@ class RunReport:
     seconds: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
     """Systems set aside during the run, with why."""
+    planned: dict[str, dict[str, int]] | None = None
+    """A dry run's writes per system and kind (create / update); None for a real run."""
 
     def of(self, system: str) -> SystemCounts:
         return self.systems.setdefault(system, SystemCounts())
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "seconds": round(self.seconds, 3),
             "systems": {name: asdict(c) for name, c in self.systems.items()},
             "errors": dict(self.errors),
         }
+        if self.planned is not None:
+            out["dry_run"] = True
+            out["planned"] = {system: dict(kinds) for system, kinds in self.planned.items()}
+        return out
 
     @property
     def writes(self) -> int:
