@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import views
+from cli import plan_views, views
 from connectors.errors import AuthenticationFailed, ConnectorError, RequestRejected, Unreachable
 from connectors.http import RetryPolicy
 from connectors.mailchimp import LIST_NOT_FOUND
@@ -139,14 +139,14 @@ def quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
-def run_flow(settings: Settings) -> dict[str, Any]:
+def run_flow(settings: Settings, *, dry_run: bool = False) -> dict[str, Any]:
     """Run the Prefect flow; failures it can explain end in one line."""
     quiet_prefect()
     from flows.sync import SyncIncomplete, sync_flow
 
     with one_line_errors(settings, "sync stopped"):
         try:
-            result: dict[str, Any] = asyncio.run(sync_flow(verify=False))
+            result: dict[str, Any] = asyncio.run(sync_flow(verify=False, dry_run=dry_run))
         except SyncIncomplete as exc:
             print_report("Baton sync (incomplete)", exc.summary)
             fail(
@@ -173,12 +173,22 @@ SETTINGS_HELP = (
 
 
 @app.command(epilog=SETTINGS_HELP)
-def sync() -> None:
+def sync(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Plan every write and send none; only the run record is kept."
+        ),
+    ] = False,
+) -> None:
     """Run one sync now (pull both systems, merge, push the differences)."""
     settings = load_settings()
     preflight(settings)
     open_database(settings).dispose()
-    summary = run_flow(settings)
+    summary = run_flow(settings, dry_run=dry_run)
+    if dry_run:
+        out.print(plan_views.dry_run_report(summary))
+        return
     print_report("Baton sync", summary)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -98,3 +99,46 @@ def validate_cmd(
         main.preflight(settings)
     where = " and both systems have its fields" if remote else ""
     main.out.print(f"{settings.mapping_file}: valid{where}", highlight=False)
+
+
+def preview_mapping(settings: Settings, limit: int) -> None:
+    """Run `preview` against the configured systems and print it."""
+    from cli import main, plan_views
+    from flows.preview import Preview, preview
+    from flows.run import build_connectors
+    from mapping.config import load_mapping
+
+    with main.one_line_errors(settings):
+        config = load_mapping(settings.mapping_file)
+        connectors = build_connectors(settings, config, retry=main.PREFLIGHT_RETRY)
+
+    async def go() -> Preview:
+        try:
+            return await preview(
+                config,
+                connectors,
+                settings.database_url,
+                limit,
+                timedelta(seconds=settings.lease_timeout_seconds),
+            )
+        finally:
+            for connector in connectors.values():
+                await connector.aclose()
+
+    with main.one_line_errors(settings, "mapping preview stopped"):
+        result = asyncio.run(go())
+    main.out.print(plan_views.preview_report(result))
+
+
+@mapping_app.command("preview")
+def preview_cmd(
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=200, help="Records to fetch from each system.")
+    ] = 5,
+) -> None:
+    """Show how N real records of each system read, and the writes a sync would make."""
+    from cli import main
+
+    settings = main.load_settings()
+    main.preflight(settings)
+    preview_mapping(settings, limit)

@@ -59,12 +59,18 @@ def recent_runs(runs: Iterable[SyncRunRow]) -> Table:
         writes = sum(c.get("created", 0) + c.get("updated", 0) for c in systems)
         dead = sum(c.get("dead_lettered", 0) for c in systems)
         seconds = run.stats.get("seconds")
+        status, written = str(run.status), str(writes)
+        if run.stats.get("dry_run"):
+            # A dry run sent nothing: show what it planned instead.
+            planned = run.stats.get("planned", {}).values()
+            status += " (dry run)"
+            written = f"{sum(sum(kinds.values()) for kinds in planned)} planned"
         table.add_row(
             str(run.id),
             run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            run.status,
+            status,
             f"{seconds:.2f}" if seconds else "",
-            str(writes),
+            written,
             str(dead),
             Text(run.error or ""),
         )
