@@ -89,6 +89,7 @@ def _fold(
     record, reading = item.record, item.reading
     link = work.link(system, record.external_id)
     shadow = link.shadow if link is not None else None
+    ctx.report.of(system).kept_unmapped += len(reading.kept)
     for rejected in reading.rejected:
         _dead_letter(
             ctx,

@@ -15,6 +15,9 @@ class SystemCounts:
     updated: int = 0
     dead_lettered: int = 0
     conflicts: int = 0
+    kept_unmapped: int = 0
+    """Values read outside their field's choices and kept as they are (`unmapped: keep`):
+    Baton holds them, and writes them once the mapping lists them."""
     settled: int = 0
     """Writes an interrupted run sent, found applied by this one."""
     api_calls: int = 0

@@ -104,12 +104,22 @@ def reads_as(spec: CanonicalField, binding: Binding, raw: FieldValue, value: str
         return False
 
 
+def outside_choices(spec: CanonicalField, value: str | None) -> bool:
+    """Is `value` one `unmapped: keep` carried in although the field does not list it?"""
+    if value is None or not spec.has_choices or not spec.choices:
+        return False
+    if spec.type is FieldType.MULTI_SELECT:
+        return any(item not in spec.choices for item in split_multi(value))
+    return value not in spec.choices
+
+
 def to_vendor(spec: CanonicalField, binding: Binding, value: str | None) -> FieldValue:
-    """Canonical value -> vendor value (None stays None, and so does a value the binding's
-    value map does not list: the system is not sent what it cannot hold)."""
+    """Canonical value -> vendor value. None stays None; so does a kept value outside the
+    field's choices, and one the binding's value map does not list: a system is never sent
+    a value it may not hold (its refusal would hold back the whole record's write)."""
     if binding.constant is not None:
         return binding.constant
-    if value is None:
+    if value is None or outside_choices(spec, value):
         return None
     if spec.type is FieldType.MULTI_SELECT:
         items = [_one_to_vendor(binding, item) for item in split_multi(value)]
@@ -145,6 +155,8 @@ class Translation:
 
     values: CanonicalValues = field(default_factory=dict)
     rejected: list[FieldRejected] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Fields whose value is not among their choices, kept as it is (`unmapped: keep`)."""
     email: str | None = None
     unidentified: FieldRejected | None = None
 
@@ -183,8 +195,12 @@ def translate_record(
     for name, binding in config.bound(system):
         if not binding.pulls:
             continue
+        spec = config.spec(name)
         try:
-            out.values[name] = to_canonical(config.spec(name), binding, fields.get(binding.field))
+            out.values[name] = to_canonical(spec, binding, fields.get(binding.field))
         except FieldRejected as exc:
             out.rejected.append(exc)
+            continue
+        if outside_choices(spec, out.values[name]):
+            out.kept.append(name)
     return out

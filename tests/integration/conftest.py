@@ -96,3 +96,17 @@ def run_sync(settings: Settings) -> Runner:
 @pytest.fixture
 def vendors(sandbox: SandboxServer, sandbox_config: SandboxConfig) -> Vendors:
     return Vendors(sandbox, sandbox_config)
+
+
+def sync_with(settings: Settings) -> RunReport:
+    """One sync with these settings (another mapping file, database or region)."""
+
+    async def go() -> RunReport:
+        ctx = open_context(settings, connectors=make_connectors(settings))
+        try:
+            return await sync_once(ctx)
+        finally:
+            await close_connectors(ctx)
+            ctx.db.dispose()
+
+    return asyncio.run(go())

@@ -4,33 +4,19 @@ fixed. Real HTTP against the sandbox; the replay runs the real command."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from flows.run import close_connectors, open_context, sync_once
 from flows.settings import Settings
 from state import repository as repo
 from state.database import Database
-from tests.integration.conftest import make_connectors
+from tests.integration.conftest import sync_with
 from tests.integration.vendors import Runner, Vendors
 
 UK_NUMBER = "020 7946 0958"
-
-
-def _sync(settings: Settings) -> None:
-    async def go() -> None:
-        ctx = open_context(settings, connectors=make_connectors(settings))
-        try:
-            await sync_once(ctx)
-        finally:
-            await close_connectors(ctx)
-            ctx.db.dispose()
-
-    asyncio.run(go())
 
 
 def _letters(settings: Settings) -> list[tuple[int, str | None, str, dict[str, object]]]:
@@ -85,7 +71,7 @@ def test_an_unreadable_field_is_set_aside_alone_and_replayed(
             json={"merge_fields": {"PHONE": UK_NUMBER, "FNAME": "Renamed"}},
         ).raise_for_status()
     time.sleep(1.1)
-    _sync(settings)
+    sync_with(settings)
 
     [letter] = [row for row in _letters(settings) if row[3].get("external_id") == member["id"]]
     letter_id, field, reason, payload = letter
@@ -106,7 +92,7 @@ def test_an_unreadable_field_is_set_aside_alone_and_replayed(
     assert result.returncode == 0, result.stderr
     assert str(letter_id) in result.stdout
     assert not [row for row in _letters(settings) if row[0] == letter_id]
-    _sync(settings.model_copy(update={"phone_default_region": "GB"}))
+    sync_with(settings.model_copy(update={"phone_default_region": "GB"}))
     person = next(
         c["properties"]
         for c in vendors.hubspot_contacts(["email", "phone"])

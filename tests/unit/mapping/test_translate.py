@@ -64,12 +64,15 @@ def test_an_unmapped_value_can_dead_letter_that_field_only() -> None:
     assert "'neurology' has no canonical value" in str(rejected)
 
 
-def test_a_kept_value_goes_only_where_the_other_side_can_hold_it(mapping: MappingConfig) -> None:
+def test_a_kept_value_is_held_but_never_sent(mapping: MappingConfig) -> None:
+    reading = translate_record(mapping, "hubspot", {"service_line": "neurology"})
+    assert reading.values["service_line"] == "neurology"
+    assert reading.kept == ["service_line"]
     state = {"service_line": FieldState("neurology", "hubspot", T0)}
-    # The email platform's dropdown is mapped value by value: it is not sent a stranger.
+    # Neither side is sent a value the mapping does not list: a picklist would refuse it,
+    # and with it the whole write.
     assert "merge_fields.SERVICE" not in plan_fields(mapping, "mailchimp", state, {})
-    # A binding without a value map holds what the other side holds.
-    assert plan_fields(mapping, "hubspot", state, {}) == {"service_line": "neurology"}
+    assert plan_fields(mapping, "hubspot", state, {}) == {}
 
 
 def test_an_unknown_consent_status_is_never_guessed(mapping: MappingConfig) -> None:
