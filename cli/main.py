@@ -205,15 +205,43 @@ def sandbox(
     preset: Annotated[
         str, typer.Option(help="Portal to play: baton (fields exist), fresh, customised.")
     ] = "baton",
+    search_lag: Annotated[
+        float, typer.Option(help="Seconds before a HubSpot write shows in search.", min=0)
+    ] = 0.0,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of vendor requests that fail (0 to 1).", min=0, max=1)
+    ] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed for which requests fail.")] = 0,
+    fault_kinds: Annotated[
+        str,
+        typer.Option(help="all, or some of throttle,bare-403,html-5xx,stall,truncated,reset."),
+    ] = "all",
+    stall_seconds: Annotated[
+        float, typer.Option(help="How late a stalled answer comes.", min=0)
+    ] = 45.0,
+    hubspot_burst: Annotated[
+        int, typer.Option(help="HubSpot requests allowed per 10 s (0 = unlimited).", min=0)
+    ] = 100,
 ) -> None:
     """Serve the local HubSpot-style and Mailchimp-style APIs until interrupted."""
     from sandbox.config import Preset
+    from sandbox.faults import ALL_KINDS, FaultKind
     from sandbox.server import SandboxConfig, serve
 
     if preset not in {p.value for p in Preset}:
         fail(f"--preset: {preset!r} is not one of {', '.join(p.value for p in Preset)}")
+    names = [k.strip() for k in fault_kinds.split(",") if k.strip()]
+    known = [k.value for k in ALL_KINDS]
+    if names != ["all"] and (not names or not set(names) <= set(known)):
+        fail(f"--fault-kinds: {fault_kinds!r} is not 'all' or a list of {', '.join(known)}")
     config = SandboxConfig(
         preset=Preset(preset),
+        search_lag_seconds=search_lag,
+        fault_rate=fault_rate,
+        fault_seed=fault_seed,
+        fault_kinds=list(ALL_KINDS) if names == ["all"] else [FaultKind(k) for k in names],
+        stall_seconds=stall_seconds,
+        hubspot_burst=hubspot_burst,
         seed=seed,
         overlap=overlap,
         hubspot_only=hubspot_only,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from sandbox.faults import ALL_KINDS, FaultKind
 
 
 class Preset(StrEnum):
@@ -44,3 +46,11 @@ class SandboxConfig(BaseModel):
     hubspot_gdpr: bool = False
     # Keep every request and response for the OpenAPI contract tests (sandbox.recorder).
     record_exchanges: bool = False
+    # Seconds before a HubSpot write shows in search (sandbox.hs_index); 0 = at once.
+    search_lag_seconds: float = Field(default=0.0, ge=0)
+    # Share of vendor requests that fail, how, and from which seed (sandbox.faults).
+    fault_rate: float = Field(default=0.0, ge=0, le=1)
+    fault_seed: int = 0
+    fault_kinds: list[FaultKind] = Field(default_factory=lambda: list(ALL_KINDS))
+    # How late a stalled answer comes: keep it above the client's read timeout.
+    stall_seconds: float = Field(default=45.0, ge=0)

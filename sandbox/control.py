@@ -1,4 +1,5 @@
-"""``/_sandbox`` control routes (no auth): stats, fault injection and reseeding."""
+"""``/_sandbox`` control routes (no auth): stats, fault injection, search lag, the
+index clock and reseeding."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.config import SandboxConfig
+from sandbox.faults import ALL_KINDS, FaultKind
 from sandbox.hs_state import email_key
 from sandbox.hs_subscriptions import StatusEntry, SubStatus
 from sandbox.pipeline import store_of
@@ -45,6 +47,11 @@ async def get_stats(request: Request) -> Response:
             },
             "read_only_refusals": dict(stats.read_only_refusals),
             "consent_reversals": dict(stats.consent_reversals),
+            "faults": {system: dict(counts) for system, counts in stats.faults.items()},
+            "duplicate_writes": {
+                "hubspot": stats.duplicate_writes["hubspot"],
+                "mailchimp": stats.duplicate_writes["mailchimp"],
+            },
             "records": {
                 "hubspot": store.hubspot.live_count(),
                 "mailchimp": sum(
@@ -87,9 +94,57 @@ async def add_fault(request: Request) -> Response:
 
 
 async def clear_faults(request: Request) -> Response:
+    """Drop scripted faults and switch rate-based ones off."""
     store = store_of(request)
     with store.lock:
         store.faults = []
+        store.set_random_faults(0.0, store.config.fault_seed, [], store.config.stall_seconds)
+    return JSONResponse({"ok": True})
+
+
+async def set_random_faults(request: Request) -> Response:
+    """``{"rate": 0.1, "seed": 5, "kinds": [...], "stall_seconds": 2}``; kinds default to all."""
+    try:
+        body = await _json(request)
+    except ValueError as exc:
+        return _bad(f"invalid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _bad("body must be an object")
+    store = store_of(request)
+    try:
+        rate = float(body["rate"])
+        seed = int(body.get("seed", 0))
+        kinds = [FaultKind(k) for k in body.get("kinds", [k.value for k in ALL_KINDS])]
+        stall = float(body.get("stall_seconds", store.config.stall_seconds))
+        if not 0 <= rate <= 1 or stall < 0:
+            raise ValueError("rate must be in [0, 1] and stall_seconds not negative")
+    except (KeyError, TypeError, ValueError) as exc:
+        known = ", ".join(k.value for k in ALL_KINDS)
+        return _bad(f"needs rate (0..1); optional seed, kinds ({known}), stall_seconds: {exc}")
+    store.set_random_faults(rate, seed, kinds, stall)
+    return JSONResponse({"ok": True, "rate": rate, "seed": seed, "kinds": kinds})
+
+
+async def set_search_lag(request: Request) -> Response:
+    """``{"seconds": 3}``: HubSpot search sees each write this much later (0 = at once)."""
+    try:
+        body = await _json(request)
+        seconds = float(body["seconds"])
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"needs seconds (>= 0): {exc}")
+    store_of(request).set_search_lag(seconds)
+    return JSONResponse({"ok": True, "seconds": seconds})
+
+
+async def advance_clock(request: Request) -> Response:
+    """``{"seconds": 3}``: move the search index's clock forward instead of waiting."""
+    try:
+        body = await _json(request)
+        store_of(request).clock.advance(float(body["seconds"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"needs seconds (>= 0): {exc}")
     return JSONResponse({"ok": True})
 
 
@@ -142,6 +197,9 @@ def routes() -> list[Route]:
         Route("/_sandbox/stats/reset", reset_stats, methods=["POST"]),
         Route("/_sandbox/faults", add_fault, methods=["POST"]),
         Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/faults/random", set_random_faults, methods=["PUT"]),
+        Route("/_sandbox/search-lag", set_search_lag, methods=["PUT"]),
+        Route("/_sandbox/clock", advance_clock, methods=["POST"]),
         Route("/_sandbox/reset", reset_all, methods=["POST"]),
         Route("/_sandbox/hubspot/opt-out", hubspot_opt_out, methods=["POST"]),
     ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from sandbox.hs_index import SandboxClock, SearchIndex
 from sandbox.hs_properties import (
     PROPERTIES,
     PropertyError,
@@ -56,7 +57,11 @@ def _ignore(name: str) -> None:
 class HubSpotState:
     """Contacts (sorted by numeric id, ids only ever grow) plus owners."""
 
-    def __init__(self, schema: PropertyRegistry | None = None) -> None:
+    def __init__(
+        self, schema: PropertyRegistry | None = None, index: SearchIndex | None = None
+    ) -> None:
+        # Search reads this index, which may see writes late (sandbox.hs_index).
+        self.index = index if index is not None else SearchIndex(SandboxClock())
         self.schema = schema if schema is not None else PropertyRegistry(PROPERTIES.values())
         self.contacts: dict[int, HubContact] = {}
         self.ids: list[int] = []  # ascending because ids are allocated increasingly
@@ -114,9 +119,10 @@ class HubSpotState:
         """All live contacts matching the body's filters, in the requested order."""
         matcher = compile_groups(body.get("filterGroups"))
         sorts = parse_sorts(body.get("sorts"))
-        hits = [
-            c for c in (self.contacts[i] for i in self.ids) if not c.archived and matcher(c.props)
-        ]
+        indexed = (
+            self.index.contacts() if self.index.lagging else (self.contacts[i] for i in self.ids)
+        )
+        hits = [c for c in indexed if not c.archived and matcher(c.props)]
         # Stable sorts applied last-key-first give a multi-key order; id order is the base.
         for name, descending in reversed(sorts):
             hits.sort(key=partial(_contact_sort_key, name), reverse=descending)
@@ -148,6 +154,7 @@ class HubSpotState:
             self.by_email[key] = contact.id
             # A status recorded for the address before the contact existed applies to it.
             contact.props.update(self.comm.contact_props(key))
+        self.index.note(contact)
         return contact
 
     def update(self, contact: HubContact, raw: Mapping[str, Any]) -> WriteFailure | bool:
@@ -179,6 +186,7 @@ class HubSpotState:
         if changed:
             contact.updated = max(utcnow(), contact.updated)
             contact.sync_system_props()
+            self.index.note(contact)
         return changed
 
     def _owner_errors(self, raw: Mapping[str, Any]) -> list[PropertyError]:
@@ -225,11 +233,13 @@ class HubSpotState:
             contact.props.update(props)
             contact.updated = max(now, contact.updated)
             contact.sync_system_props()
+            self.index.note(contact)
 
     def archive(self, contact: HubContact) -> None:
         contact.archived = True
         contact.updated = utcnow()
         contact.sync_system_props()
+        self.index.note(contact)
         key = email_key(contact.props.get("email"))
         if self.by_email.get(key) == contact.id:
             del self.by_email[key]
@@ -267,9 +277,11 @@ class HubSpotState:
         result.sync_system_props()
         self.contacts[result.id] = result
         self.ids.append(result.id)
+        self.index.note(result)
         for old in (primary, other):
             self.merged_into[old.id] = result.id
             self.ids.remove(old.id)
+            self.index.drop(old.id)
             key = email_key(old.props.get("email"))
             if key and self.by_email.get(key) == old.id:
                 self.by_email[key] = result.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,14 @@ def _failure_response(failure: WriteFailure) -> JSONResponse:
         failure.category,
         errors=[e.to_json() for e in failure.errors] or None,
     )
+
+
+def _fingerprint(item: dict[str, Any]) -> str:
+    """Names one write for the duplicate count: its trace id, else its body as sent."""
+    trace = item.get("objectWriteTraceId")
+    if trace is not None:
+        return f"trace:{trace}"
+    return json.dumps(item, sort_keys=True, default=str)
 
 
 def _not_found(ident: str) -> JSONResponse:
@@ -114,7 +123,7 @@ async def patch_contact(request: Request, store: SandboxStore) -> Response:
         outcome = store.hubspot.update(contact, props)
         if isinstance(outcome, WriteFailure):
             return _failure_response(outcome)
-        store.stats.record_write("hubspot", str(contact.id))
+        store.stats.record_write("hubspot", str(contact.id), _fingerprint(body))
         return JSONResponse(contact.to_json(props.keys()))
 
 
@@ -137,7 +146,7 @@ async def create_contact(request: Request, store: SandboxStore) -> Response:
         outcome = store.hubspot.create(props)
         if isinstance(outcome, WriteFailure):
             return _failure_response(outcome)
-        store.stats.record_write("hubspot", str(outcome.id))
+        store.stats.record_write("hubspot", str(outcome.id), _fingerprint(body))
         return JSONResponse(outcome.to_json(props.keys()), 201)
 
 
@@ -278,7 +287,7 @@ async def batch_create(request: Request, store: SandboxStore) -> Response:
                     )
                 )
             else:
-                store.stats.record_write("hubspot", str(outcome.id))
+                store.stats.record_write("hubspot", str(outcome.id), _fingerprint(item))
                 results.append(_result(outcome, props.keys(), item))
     return _batch_response(results, errors, started, 201)
 
@@ -308,7 +317,7 @@ async def batch_update(request: Request, store: SandboxStore) -> Response:
             if isinstance(outcome, WriteFailure):
                 errors.append(_batch_error(outcome, "ids", ident, trace))
             else:
-                store.stats.record_write("hubspot", str(contact.id))
+                store.stats.record_write("hubspot", str(contact.id), _fingerprint(item))
                 results.append(_result(contact, props.keys(), item))
     return _batch_response(results, errors, started, 200)
 
@@ -348,7 +357,7 @@ async def batch_upsert(request: Request, store: SandboxStore) -> Response:
                 )
                 errors.append(_batch_error(failure, "emails", ident, trace))
                 continue
-            store.stats.record_write("hubspot", str(contact.id))
+            store.stats.record_write("hubspot", str(contact.id), _fingerprint(item))
             result = _result(contact, props.keys(), item)
             result["new"] = existing is None
             results.append(result)

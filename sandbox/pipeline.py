@@ -1,4 +1,9 @@
-"""Per-request plumbing shared by both vendor APIs: counting, faults, auth, limits, errors."""
+"""Per-request plumbing shared by both vendor APIs: counting, faults, auth, limits, errors.
+
+Scripted faults (``POST /_sandbox/faults``) answer before anything else. Rate-based
+faults (`sandbox.faults`) roll once a request has passed auth and the rate limits:
+a throttle refuses it there, every other kind breaks the answer after the handler ran.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox import faults
+from sandbox.faults import FaultKind
 from sandbox.recorder import recorded
 from sandbox.store import Fault, SandboxStore
 
@@ -74,7 +81,7 @@ def hubspot_error(
     )
 
 
-def _hubspot_rate_limited(policy: str, retry: float) -> JSONResponse:
+def _hubspot_rate_limited(policy: str, retry: float | None) -> JSONResponse:
     correlation = str(uuid.uuid4())
     message = (
         "You have reached your secondly limit."
@@ -89,14 +96,10 @@ def _hubspot_rate_limited(policy: str, retry: float) -> JSONResponse:
         "policyName": policy,
         "category": "RATE_LIMITS",
     }
-    return JSONResponse(
-        body,
-        429,
-        headers={
-            "Retry-After": str(max(1, math.ceil(retry))),
-            "X-HubSpot-Correlation-Id": correlation,
-        },
-    )
+    headers = {"X-HubSpot-Correlation-Id": correlation}
+    if retry is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    return JSONResponse(body, 429, headers=headers)
 
 
 def hubspot_route(
@@ -141,10 +144,15 @@ def hubspot_route(
         if refused is not None:
             policy = "SECONDLY" if refused is store.hs_search else "TEN_SECONDLY_ROLLING"
             return _hubspot_rate_limited(policy, refused.wait())
+        kind = store.roll_fault("hubspot")
+        if kind is FaultKind.THROTTLE:
+            return _hubspot_rate_limited("TEN_SECONDLY_ROLLING", None)
         try:
             response = await handler(request, store)
         except BadRequest as exc:
             response = hubspot_error(400, exc.message, exc.category)
+        if kind is not None:
+            return await _broken(kind, response, store, "hubspot")
         response.headers.setdefault("X-HubSpot-Correlation-Id", str(uuid.uuid4()))
         if not search and limiter.limit > 0:
             response.headers["X-HubSpot-RateLimit-Max"] = str(limiter.limit)
@@ -232,6 +240,13 @@ def mailchimp_route(
                     "Your API key may be invalid, or you've attempted "
                     "to access the wrong datacenter.",
                 )
+            kind = store.roll_fault("mailchimp")
+            if kind is FaultKind.THROTTLE:
+                return mailchimp_error(
+                    429, "Too Many Requests", "You have made too many requests recently."
+                )
+            if kind is FaultKind.BARE_403:
+                return faults.bare_forbidden()
             if write:
                 with store.lock:
                     store.stats.write_calls["mailchimp"] += 1
@@ -247,11 +262,32 @@ def mailchimp_route(
                     exc.message,
                 )
             response.headers.setdefault("X-Request-Id", str(uuid.uuid4()))
+            if kind is not None:
+                # Inside the slot: a stalled Mailchimp request keeps its connection.
+                return await _broken(kind, response, store, "mailchimp")
             return response
         finally:
             store.leave_mailchimp()
 
     return Route(template, recorded(endpoint), methods=[method])
+
+
+async def _broken(
+    kind: FaultKind, response: Response, store: SandboxStore, system: str
+) -> Response:
+    """The answer as a failing vendor or proxy would give it, after the work was done."""
+    if kind is FaultKind.HTML_5XX:
+        with store.lock:
+            status = store.dice.gateway_status(system)
+        return faults.html_error(status)
+    if kind is FaultKind.STALL:
+        await asyncio.sleep(store.config.stall_seconds)
+        return response
+    if kind is FaultKind.TRUNCATED:
+        return faults.truncated(response)
+    if kind is FaultKind.RESET:
+        return faults.reset(response)
+    return response
 
 
 def _retry_after(fault: Fault) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -16,6 +17,17 @@ from sandbox.config import SandboxConfig
 from sandbox.store import SandboxStore
 
 __all__ = ["SandboxConfig", "SandboxServer", "build_app", "serve"]
+
+
+class _InjectedResetFilter(logging.Filter):
+    """uvicorn logs an error for every response left unfinished; in the sandbox those
+    are the injected connection resets, which are not errors of the sandbox."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_InjectedResetFilter())
 
 
 def build_app(config: SandboxConfig | None = None) -> Starlette:

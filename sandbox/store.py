@@ -1,4 +1,5 @@
-"""Whole-sandbox state: both vendors' data, request counters, faults and rate limiters.
+"""Whole-sandbox state: both vendors' data, request counters, faults, rate limiters and
+the clock the search index runs on.
 
 A single re-entrant lock guards everything; handlers are short, so contention is low.
 """
@@ -11,6 +12,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from sandbox.config import SandboxConfig
+from sandbox.faults import FaultDice, FaultKind
+from sandbox.hs_index import SandboxClock, SearchIndex
 from sandbox.hs_state import HubSpotState
 from sandbox.mc_state import MailchimpState
 from sandbox.presets import portal
@@ -81,9 +84,24 @@ class Stats:
         self.read_only_refusals: Counter[str] = Counter()
         # Opt-outs turned back (SUBSCRIBED or NOT_SPECIFIED over UNSUBSCRIBED), by address.
         self.consent_reversals: Counter[str] = Counter()
+        # Rate-based faults injected, by system and kind.
+        self.faults: dict[str, Counter[str]] = {"hubspot": Counter(), "mailchimp": Counter()}
+        # Writes that arrived again after being applied once: the same HubSpot
+        # objectWriteTraceId, or the same body for the same record (see record_write).
+        self.duplicate_writes: Counter[str] = Counter()
+        self._applied: dict[str, set[tuple[str, str]]] = {"hubspot": set(), "mailchimp": set()}
 
-    def record_write(self, system: str, record: str) -> None:
+    def record_write(self, system: str, record: str, fingerprint: str | None = None) -> None:
+        """Count one applied record write; `fingerprint` names the write itself (a trace id,
+        or the body as sent), so the same write applied twice is counted as a duplicate."""
         self.record_writes[system][record] += 1
+        if fingerprint is None:
+            return
+        key = (record, fingerprint)
+        if key in self._applied[system]:
+            self.duplicate_writes[system] += 1
+        else:
+            self._applied[system].add(key)
 
 
 class SandboxStore:
@@ -95,6 +113,7 @@ class SandboxStore:
         self.faults: list[Fault] = []
         self.in_flight = 0
         self.exchanges = ExchangeLog()  # filled only with config.record_exchanges
+        self.clock = SandboxClock()
         self.reset(config)
 
     def reset(self, config: SandboxConfig) -> None:
@@ -102,9 +121,11 @@ class SandboxStore:
             self.config = config
             seed = build_seed(config)
             preset = portal(config.preset)
-            self.hubspot = HubSpotState(preset.property_registry())
+            index = SearchIndex(self.clock, config.search_lag_seconds)
+            self.hubspot = HubSpotState(preset.property_registry(), index)
             for contact in seed.contacts:
                 self.hubspot.add_seeded(contact)
+            index.start(self.hubspot.iter_live())
             self.hubspot.owners = seed.owners
             self.hubspot.on_read_only = self._count_read_only
             self.mailchimp = MailchimpState(preset.merge_field_registry())
@@ -114,6 +135,35 @@ class SandboxStore:
             self.hs_search = RollingLimiter(config.hubspot_search_per_second, 1.0)
             self.stats = Stats()
             self.faults = []
+            self.dice = FaultDice(config.fault_rate, config.fault_seed, config.fault_kinds)
+
+    def set_random_faults(
+        self, rate: float, seed: int, kinds: list[FaultKind], stall_seconds: float
+    ) -> None:
+        """Switch rate-based faults (rate 0 turns them off); the dice restart from `seed`."""
+        with self.lock:
+            self.dice = FaultDice(rate, seed, kinds)
+            self.config = self.config.model_copy(
+                update={
+                    "fault_rate": rate,
+                    "fault_seed": seed,
+                    "fault_kinds": kinds,
+                    "stall_seconds": stall_seconds,
+                }
+            )
+
+    def set_search_lag(self, seconds: float) -> None:
+        with self.lock:
+            self.hubspot.index.set_lag(seconds, self.hubspot.iter_live())
+            self.config = self.config.model_copy(update={"search_lag_seconds": seconds})
+
+    def roll_fault(self, system: str) -> FaultKind | None:
+        """Whether this request fails, and how (counted when it does)."""
+        with self.lock:
+            kind = self.dice.roll(system)
+            if kind is not None:
+                self.stats.faults[system][kind.value] += 1
+            return kind
 
     def _count_read_only(self, name: str) -> None:
         self.stats.read_only_refusals[name] += 1
