@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, Protocol, runtime_checkable
 
 FieldValue = str | int | float | bool | None | list[str]
@@ -84,6 +85,33 @@ class WriteOutcome:
 WriteGuard = Callable[[str | None, str | None], str | None]
 
 
+class ConsentMeaning(IntEnum):
+    """What a system does with a person given one of its consent values, from least to
+    most permissive (the order matters: Baton never writes or reads a value as more
+    permissive than what it stands for)."""
+
+    WITHDRAWN = 0
+    """Opted out, or undeliverable: no marketing email."""
+    NONE = 1
+    """No permission recorded either way: no marketing email."""
+    REQUESTED = 2
+    """A confirmation request goes out (double opt-in); marketing only after it."""
+    GRANTED = 3
+    """The person receives marketing email."""
+
+
+@dataclass(frozen=True)
+class ConsentVocabulary:
+    """The vendor field holding email consent and what each of its values means."""
+
+    field: str
+    meanings: Mapping[str, ConsentMeaning]
+
+
+def _any_name(name: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class SystemRules:
     """What the core needs to know about a system, asked of its connector
@@ -103,6 +131,14 @@ class SystemRules:
         """`value` (canonical text of type `kind`) as this system takes it."""
         how = self.renders.get(kind)
         return how(value) if how is not None and isinstance(value, str) else value
+
+    consent: ConsentVocabulary | None = None
+    """Where the system records email consent, and its values; None: it records none."""
+    field_name_problem: Callable[[str], str | None] = _any_name
+    """Why a vendor field path can never exist in this system (None when it can)."""
+    holds: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Vendor field type -> the canonical types its fields can hold (types not listed
+    are not checked)."""
 
     def guard(self, field: str, desired: str | None, current: str | None) -> str | None:
         """`desired` as Baton may send it to `field`, or None to leave the field alone."""

@@ -29,6 +29,11 @@ CANONICAL_TYPES = frozenset(
     }
 )
 
+# Canonical types a free-text field can hold (as text).
+TEXT_HOLDS = frozenset(
+    {"string", "email", "phone", "number", "boolean", "date", "datetime", "enum", "multi_select"}
+)
+
 
 @dataclass(frozen=True)
 class FieldInfo:

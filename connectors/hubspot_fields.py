@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.fields import FieldCreationRefused, FieldInfo, FieldSpec, labels_for
+from connectors.fields import TEXT_HOLDS, FieldCreationRefused, FieldInfo, FieldSpec, labels_for
 
 # Custom properties Baton creates live in a group of their own, so an admin sees at a
 # glance which fields an integration added.
@@ -25,6 +25,16 @@ _TYPES: dict[str, tuple[str, str]] = {
     "datetime": ("datetime", "date"),
     "enum": ("enumeration", "select"),
     "multi_select": ("enumeration", "checkbox"),
+}
+# Vendor type -> the canonical types a field of that type can hold.
+HOLDS: dict[str, frozenset[str]] = {
+    "string": TEXT_HOLDS,
+    "phone_number": frozenset({"phone"}),
+    "number": frozenset({"number"}),
+    "bool": frozenset({"boolean", "consent"}),
+    "enumeration": frozenset({"enum", "multi_select", "boolean"}),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"datetime"}),
 }
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.fields import FieldCreationRefused, FieldInfo, FieldSpec
+from connectors.fields import TEXT_HOLDS, FieldCreationRefused, FieldInfo, FieldSpec
 
 MERGE_PREFIX = "merge_fields."
 TAG_MAX = 10
@@ -42,6 +43,21 @@ _TYPES: dict[str, str] = {
 }
 
 
+# Vendor type -> the canonical types a field of that type can hold.
+HOLDS: dict[str, frozenset[str]] = {
+    "text": TEXT_HOLDS,
+    "email": frozenset({"email"}),
+    "phone": frozenset({"phone"}),
+    "number": frozenset({"number"}),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"datetime"}),
+    "dropdown": frozenset({"enum", "boolean"}),
+    "radio": frozenset({"enum", "boolean"}),
+    "status": frozenset({"consent"}),
+    "tags": frozenset({"multi_select"}),
+}
+
+
 def field_info(merge: Mapping[str, Any]) -> FieldInfo:
     """A merge field from `/lists/{id}/merge-fields` as a `FieldInfo`."""
     kind = str(merge.get("type") or "text")
@@ -58,15 +74,43 @@ def field_info(merge: Mapping[str, Any]) -> FieldInfo:
     )
 
 
+def tag_problem(tag: str) -> str | None:
+    """Why `tag` can never be a merge tag (Mailchimp caps tags at 10 characters)."""
+    if len(tag) > TAG_MAX:
+        return (
+            f"merge tag {tag!r} is {len(tag)} characters; Mailchimp allows at most "
+            f"{TAG_MAX}: shorten it (e.g. {tag[:TAG_MAX]!r})"
+        )
+    if not _TAG_RE.match(tag):
+        return (
+            f"merge tag {tag!r} must be upper-case letters, digits or _ "
+            f"and start with a letter (e.g. {re.sub(r'[^A-Z0-9_]', '', tag.upper())!r})"
+        )
+    return None
+
+
+def field_name_problem(name: str) -> str | None:
+    """Why `name` can never be a field of an audience: a merge tag Mailchimp refuses, or
+    a member field audiences do not have."""
+    if name.startswith(MERGE_PREFIX):
+        return tag_problem(name[len(MERGE_PREFIX) :])
+    members = [f.name for f in MEMBER_FIELDS]
+    if name in members:
+        return None
+    close = difflib.get_close_matches(name, members, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"audiences have no member field {name!r}: {hint}member fields are "
+        f"{', '.join(members)}; custom fields are merge_fields.TAG"
+    )
+
+
 def creation_problem(spec: FieldSpec) -> str | None:
     if not spec.name.startswith(MERGE_PREFIX):
         return "only merge fields (merge_fields.TAG) can be created in an audience"
-    tag = spec.name[len(MERGE_PREFIX) :]
-    if len(tag) > TAG_MAX or not _TAG_RE.match(tag):
-        return (
-            f"merge tag {tag!r} must be 1 to {TAG_MAX} upper-case letters, digits or _ "
-            "and start with a letter"
-        )
+    problem = tag_problem(spec.name[len(MERGE_PREFIX) :])
+    if problem is not None:
+        return problem
     if spec.type == "consent":
         return "consent lives in the member's status, never a merge field"
     if spec.type not in _TYPES:

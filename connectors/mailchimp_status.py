@@ -7,6 +7,19 @@ the person can opt back in, through Mailchimp's own forms).
 
 from __future__ import annotations
 
+from connectors.contract import ConsentMeaning
+
+STATUS_FIELD = "status"
+# What each member status means for marketing email.
+STATUS_MEANINGS: dict[str, ConsentMeaning] = {
+    "subscribed": ConsentMeaning.GRANTED,
+    "pending": ConsentMeaning.REQUESTED,
+    "transactional": ConsentMeaning.NONE,
+    "archived": ConsentMeaning.NONE,
+    "unsubscribed": ConsentMeaning.WITHDRAWN,
+    "cleaned": ConsentMeaning.WITHDRAWN,
+}
+
 # What a member's status may be changed to by Baton, keyed by the current
 # status. Anything not listed is left alone.
 _ALLOWED: dict[str, frozenset[str]] = {

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import phonenumbers
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.systems import marketing_systems
-from mapping.errors import MappingConfigError
+from mapping.errors import MappingConfigError, did_you_mean
+from mapping.errors import Problem as FileProblem
 from mapping.schema import (
     BUILT_IN,
     CHOICE_TYPES,
@@ -28,6 +28,8 @@ from mapping.schema import (
     Unmapped,
 )
 from mapping.transforms import Step, TransformArgError, build
+from mapping.validation import Finding, check, check_shape
+from mapping.yaml_source import YamlSource, read_yaml
 
 SYSTEMS: tuple[str, ...] = ("hubspot", "mailchimp")
 # Systems that marketing reads: sensitive (clinical) fields must never reach them.
@@ -207,7 +209,8 @@ class MappingConfig(BaseModel):
                     problems.append(
                         (
                             at,
-                            f"unknown system or option {system!r} "
+                            f"unknown system or option {system!r}"
+                            f"{did_you_mean(system, (*SYSTEMS, *FIELD_OPTIONS))} "
                             f"(systems: {', '.join(SYSTEMS)}; options: "
                             f"{', '.join(FIELD_OPTIONS)})",
                         )
@@ -365,65 +368,56 @@ class _Problems(ValueError):
         self.problems = problems
 
 
-def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    index = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = (*path, key_node.value)
-            index.update(_line_index(value_node, child))
-            index[child] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            index.update(_line_index(item, (*path, i)))
-    return index
-
-
-def _line_for(index: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in index:
-            return index[loc[:end]]
-    return None
+def _pydantic_problems(
+    exc: ValidationError, source: YamlSource, known: list[Finding]
+) -> list[FileProblem]:
+    """The models' problems, less those under a key `known` already reports."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for error in exc.errors():
+        listed = error.get("ctx", {}).get("error")
+        if isinstance(listed, _Problems):
+            found += listed.problems
+            continue
+        # Pydantic puts the synthetic "bindings" level into locations; YAML has none.
+        loc = tuple(p for p in error["loc"] if p != "bindings")
+        dotted = ".".join(str(p) for p in loc)
+        found.append((loc, f"{dotted}: {error['msg']}"))
+    covered = [f.loc for f in known]
+    return [
+        source.problem(loc, message)
+        for loc, message in found
+        if not any(loc[: len(c)] == c for c in covered)
+    ]
 
 
 def parse_mapping(text: str, path: str = "<mapping>", *, phone_region: str = "US") -> MappingConfig:
-    """Parse and validate mapping YAML; raises `MappingConfigError` naming path:line."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise MappingConfigError(f"not valid YAML: {exc.problem}", path=path, line=line) from exc
-    if node is None or not isinstance(data, dict):
+    """Parse and validate mapping YAML; raises `MappingConfigError` holding every problem,
+    each naming path:line:column."""
+    source = read_yaml(text, path)
+    if not isinstance(source.data, dict):
         raise MappingConfigError("expected a mapping with `version` and `fields`", path=path)
-    index = _line_index(node)
+    shape = check_shape(source.data, SYSTEMS, FIELD_OPTIONS)
+    problems = [*source.duplicates, *(source.problem(f.loc, f.message) for f in shape)]
     try:
-        return MappingConfig.model_validate({**data, "phone_region": phone_region})
+        config = MappingConfig.model_validate({**source.data, "phone_region": phone_region})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        problems = first.get("ctx", {}).get("error")
-        if isinstance(problems, _Problems):
-            where, message = problems.problems[0]
-            more = len(problems.problems) - 1
-            suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-            raise MappingConfigError(
-                message + suffix, path=path, line=_line_for(index, where)
-            ) from None
-        # Pydantic puts the synthetic "bindings" level into locations; YAML has none.
-        loc = tuple(p for p in loc if p != "bindings")
-        dotted = ".".join(str(p) for p in loc)
         raise MappingConfigError(
-            f"{dotted}: {first['msg']}", path=path, line=_line_for(index, loc)
+            path=path, problems=problems + _pydantic_problems(exc, source, shape)
         ) from None
+    problems += [source.problem(f.loc, f.message, value=f.value) for f in check(config)]
+    if problems:
+        raise MappingConfigError(path=path, problems=problems)
+    return config
 
 
 def line_in_file(path: str | Path, loc: tuple[Any, ...]) -> int | None:
     """The line of `loc` (e.g. ("fields", "job_title", "hubspot")) in a mapping file."""
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError):
+        source = read_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    except (OSError, MappingConfigError):
         return None
-    return _line_for(_line_index(node), loc) if node is not None else None
+    at = source.position(loc)
+    return at.line if at is not None else None
 
 
 def unknown_vendor_fields(

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from connectors.contract import ConsentMeaning
 from mapping.schema import Consent
+
+# How much permission each canonical consent value stands for; a mapping may never
+# write or read a vendor value as more than this (see `mapping.validation`).
+MEANING: dict[Consent, ConsentMeaning] = {
+    Consent.OPTED_OUT: ConsentMeaning.WITHDRAWN,
+    Consent.BOUNCED: ConsentMeaning.WITHDRAWN,
+    Consent.NOT_SPECIFIED: ConsentMeaning.NONE,
+    Consent.PENDING: ConsentMeaning.REQUESTED,
+    Consent.OPTED_IN: ConsentMeaning.GRANTED,
+}
 
 _EXPLICIT = frozenset({Consent.OPTED_IN, Consent.OPTED_OUT, Consent.BOUNCED, Consent.PENDING})
 _WITHDRAWN = frozenset({Consent.OPTED_OUT, Consent.BOUNCED})

@@ -1,11 +1,33 @@
 """Errors raised by the mapping layer.
 
 MappingError
-├── MappingConfigError    the mapping file is invalid (names the file and line)
+├── MappingConfigError    the mapping file is invalid (names the file, line and column)
 └── FieldRejected         one value of one record cannot be translated
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a mapping file, where it is and how to fix it."""
+
+    message: str
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
 
 
 class MappingError(Exception):
@@ -13,13 +35,36 @@ class MappingError(Exception):
 
 
 class MappingConfigError(MappingError):
-    """The mapping file is invalid; `str()` reads `path:line: what is wrong`."""
+    """The mapping file is invalid; `str()` reads `path:line:col: what is wrong`.
 
-    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
-        location = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{location}: {message}")
-        self.path = path
-        self.line = line
+    `problems` holds every problem found (the message names the first and counts the
+    rest); `baton mapping validate` prints them all, one per line.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str,
+        line: int | None = None,
+        column: int | None = None,
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems) or (
+            Problem(message, path, line, column),
+        )
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        suffix = ""
+        if more:
+            suffix = (
+                f" (and {more} more problem{'s' if more > 1 else ''}; "
+                "`baton mapping validate` lists them all)"
+            )
+        super().__init__(f"{first}{suffix}")
+        self.path = first.path
+        self.line = first.line
+        self.column = first.column
 
 
 class FieldRejected(MappingError):
@@ -30,3 +75,9 @@ class FieldRejected(MappingError):
         self.field = field
         self.reason = message
         self.value = value
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest known name, or nothing when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -133,8 +133,8 @@ def test_sensitive_field_may_not_reach_the_email_platform() -> None:
 
 def test_sensitive_field_may_be_pulled_from_the_email_platform() -> None:
     text = BASE.replace(
-        "  job_title:\n    hubspot: jobtitle\n    mailchimp: merge_fields.JOBTITLE\n",
-        "  job_title:\n    sensitive: true\n    hubspot: jobtitle\n"
+        "    hubspot: jobtitle\n    mailchimp: merge_fields.JOBTITLE\n",
+        "    sensitive: true\n    hubspot: jobtitle\n"
         "    mailchimp: {field: merge_fields.JOBTITLE, direction: pull}\n",
     )
     assert parse_mapping(text).fields["job_title"].sensitive
@@ -163,7 +163,7 @@ def test_email_must_be_mapped_in_every_system() -> None:
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nfields:\n  email: [unclosed\n")
-    with pytest.raises(MappingConfigError, match=r"bad.yaml:\d+: not valid YAML"):
+    with pytest.raises(MappingConfigError, match=r"bad.yaml:\d+:\d+: not valid YAML"):
         load_mapping(bad)
 
 

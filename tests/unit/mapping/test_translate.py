@@ -107,9 +107,10 @@ def test_transforms_run_before_the_type() -> None:
 
 def test_booleans_and_multi_selects_have_one_canonical_form() -> None:
     config = with_fields(
-        "  portal_user:\n    type: boolean\n    hubspot: portal_user\n"
+        "  portal_user:\n    policy: newest\n    type: boolean\n    hubspot: portal_user\n"
         "    mailchimp: {field: merge_fields.PORTAL, values: {'true': 'Yes', 'false': 'No'}}\n"
-        "  interests:\n    type: multi_select\n    choices: [diet, sleep, sport]\n"
+        "  interests:\n    policy: newest\n    type: multi_select\n"
+        "    choices: [diet, sleep, sport]\n"
         "    hubspot: interests\n    mailchimp: merge_fields.INTERESTS\n"
     )
     assert read(config, "hubspot", "portal_user", "true") == "true"
@@ -137,8 +138,10 @@ def test_booleans_and_multi_selects_have_one_canonical_form() -> None:
 
 def test_numbers_and_datetimes_as_each_vendor_takes_them() -> None:
     config = with_fields(
-        "  visits:\n    type: number\n    hubspot: visits\n    mailchimp: merge_fields.VISITS\n"
-        "  seen_at:\n    type: datetime\n    hubspot: seen_at\n    mailchimp: merge_fields.SEENAT\n"
+        "  visits:\n    type: number\n    policy: newest\n    hubspot: visits\n"
+        "    mailchimp: merge_fields.VISITS\n"
+        "  seen_at:\n    policy: newest\n    type: datetime\n    hubspot: seen_at\n"
+        "    mailchimp: merge_fields.SEENAT\n"
     )
     state = {
         "visits": FieldState("12", "hubspot", T0),
