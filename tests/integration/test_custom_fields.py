@@ -19,14 +19,17 @@ from tests.integration.vendors import Runner, Vendors
 CUSTOM = """
   visit_count:
     type: number
+    policy: newest
     hubspot: visit_count
     mailchimp: merge_fields.VISITS
   last_visit:
     type: date
+    policy: newest
     hubspot: last_visit
     mailchimp: merge_fields.LASTVISIT
   portal_user:
     type: boolean
+    policy: newest
     hubspot: portal_user
     mailchimp: merge_fields.PORTAL
 """
