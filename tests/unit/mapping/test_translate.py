@@ -198,7 +198,7 @@ def test_a_constant_is_always_written() -> None:
 
 TYPED = with_fields(
     "".join(
-        f"  f_{kind}:\n    type: {kind}\n{extra}    hubspot: f_{kind}\n"
+        f"  f_{kind}:\n    type: {kind}\n{extra}    policy: newest\n    hubspot: f_{kind}\n"
         f"    mailchimp: merge_fields.F{n}\n"
         for n, (kind, extra) in enumerate(
             [
