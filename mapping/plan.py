@@ -48,60 +48,85 @@ def plan_fields(
     payload: dict[str, FieldValue] = {}
     values = {name: fs.value for name, fs in state.items()}
     for name, binding in config.bound(system):
-        spec = config.spec(name)
-        if not binding.pushes or name == IDENTITY_FIELD or binding.field in unread:
-            continue
-        if binding.field in payload:
-            continue  # a whole name already planned from its parts
-        if (config.fields[name].sensitive or spec.sensitive) and rules.marketing:
+        if binding.field in payload or binding.field in unread:
+            continue  # planned already (a whole name, from its parts), or never over unread
+        if not _may_write(config, name, binding, rules):
             continue
         parts = _name_parts(config, system, binding)
         if parts:
-            if any(_sensitive(config, n) and rules.marketing for n in parts.values()):
-                continue
-            joined = whole_name(values, parts)
-            if joined is None or (
-                shadow is not None and _parts_held(config, system, parts, values, shadow)
-            ):
-                continue
-            payload[binding.field] = joined
-            continue
-        value = values.get(name)
-        if value is None and spec.type is FieldType.CONSENT and shadow is None:
-            value = Consent.NOT_SPECIFIED.value  # a new member needs a status
-        if value is None and binding.constant is None:
-            continue
-        desired = to_vendor(spec, binding, value)
-        if desired is None:
-            continue
-        if not binding.steps and binding.values is None:
-            desired = rules.render(str(spec.type), desired)
-        current = shadow.get(binding.field) if shadow is not None else None
-        if shadow is not None and _means(
-            name,
-            binding_field_value=current,
-            config=config,
-            system=system,
-            value=value,
-            desired=desired,
-        ):
-            continue
-        if (
-            spec.type is FieldType.CONSENT
-            and shadow is not None
-            and lifts_withdrawal(_canonical_or_none(config, name, binding, current), value)
-        ):
-            continue
-        if binding.field in rules.guards:
-            desired = rules.guard(
-                binding.field,
-                vendor_text(desired),
-                None if shadow is None else vendor_text(current),
-            )
-            if desired is None:
-                continue
-        payload[binding.field] = desired
+            desired = _whole_name(config, system, parts, values, shadow, rules)
+        else:
+            desired = _field_value(config, system, name, values.get(name), shadow, rules)
+        if desired is not None:
+            payload[binding.field] = desired
     return payload
+
+
+def _may_write(config: MappingConfig, name: str, binding: Binding, rules: SystemRules) -> bool:
+    """Identity is never updated, and nothing sensitive goes to a marketing system."""
+    if not binding.pushes or name == IDENTITY_FIELD:
+        return False
+    return not (_sensitive(config, name) and rules.marketing)
+
+
+def _field_value(
+    config: MappingConfig,
+    system: str,
+    name: str,
+    value: str | None,
+    shadow: Mapping[str, FieldValue] | None,
+    rules: SystemRules,
+) -> FieldValue:
+    """What to write for one field, or None when the system already means it (or may
+    not be given it)."""
+    spec = config.spec(name)
+    binding = config.fields[name].bindings[system]
+    if value is None and spec.type is FieldType.CONSENT and shadow is None:
+        value = Consent.NOT_SPECIFIED.value  # a new member needs a status
+    if value is None and binding.constant is None:
+        return None
+    desired = to_vendor(spec, binding, value)
+    if desired is None:
+        return None
+    if not binding.steps and binding.values is None:
+        desired = rules.render(str(spec.type), desired)
+    current = shadow.get(binding.field) if shadow is not None else None
+    if shadow is not None and (
+        same_vendor_value(current, desired) or reads_as(spec, binding, current, value)
+    ):
+        return None
+    if (
+        spec.type is FieldType.CONSENT
+        and shadow is not None
+        and lifts_withdrawal(_canonical_or_none(config, name, binding, current), value)
+    ):
+        return None
+    if binding.field in rules.guards:
+        return rules.guard(
+            binding.field,
+            vendor_text(desired),
+            None if shadow is None else vendor_text(current),
+        )
+    return desired
+
+
+def _whole_name(
+    config: MappingConfig,
+    system: str,
+    parts: Mapping[str, str],
+    values: Mapping[str, str | None],
+    shadow: Mapping[str, FieldValue] | None,
+    rules: SystemRules,
+) -> FieldValue:
+    """The whole name to write from its first / last parts (`split_name`), or None."""
+    if any(_sensitive(config, n) and rules.marketing for n in parts.values()):
+        return None
+    joined = whole_name(values, parts)
+    if joined is None or (
+        shadow is not None and _parts_held(config, system, parts, values, shadow)
+    ):
+        return None
+    return joined
 
 
 def _sensitive(config: MappingConfig, name: str) -> bool:
@@ -136,21 +161,6 @@ def _parts_held(
         except FieldRejected:
             return False
     return True
-
-
-def _means(
-    name: str,
-    *,
-    binding_field_value: FieldValue,
-    config: MappingConfig,
-    system: str,
-    value: str | None,
-    desired: FieldValue,
-) -> bool:
-    if same_vendor_value(binding_field_value, desired):
-        return True
-    binding = config.fields[name].bindings[system]
-    return reads_as(config.spec(name), binding, binding_field_value, value)
 
 
 def _canonical_or_none(
