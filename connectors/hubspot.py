@@ -219,26 +219,33 @@ class HubSpotClient(ApiClient):
         withdrawing = {
             op.key for op in ops if vendor_value(op.fields.get(CONSENT_PROPERTY)) == WITHDRAWN
         }
-        plain = [
-            replace(op, fields={k: v for k, v in op.fields.items() if k != CONSENT_PROPERTY})
-            for op in ops
-        ]
-        outcomes = {
-            o.key: o
-            for o in await self._write_properties(
-                [
-                    op
-                    for op, original in zip(plain, ops, strict=True)
-                    if op.fields or not op.external_id or CONSENT_PROPERTY not in original.fields
-                ]
-            )
-        }
-        for op in plain:
-            if op.key not in outcomes:  # an update that only withdraws consent
-                record = RawRecord(self.system, str(op.external_id), op.email, utcnow(), {})
-                outcomes[op.key] = WriteOutcome(key=op.key, record=record)
-        targets = [op for op in plain if op.key in withdrawing and outcomes[op.key].ok]
-        refused = await self.consent.withdraw(targets)
+        ticket = self.consent.expect() if withdrawing else None
+        try:
+            plain = [
+                replace(op, fields={k: v for k, v in op.fields.items() if k != CONSENT_PROPERTY})
+                for op in ops
+            ]
+            outcomes = {
+                o.key: o
+                for o in await self._write_properties(
+                    [
+                        op
+                        for op, original in zip(plain, ops, strict=True)
+                        if op.fields
+                        or not op.external_id
+                        or CONSENT_PROPERTY not in original.fields
+                    ]
+                )
+            }
+            for op in plain:
+                if op.key not in outcomes:  # an update that only withdraws consent
+                    record = RawRecord(self.system, str(op.external_id), op.email, utcnow(), {})
+                    outcomes[op.key] = WriteOutcome(key=op.key, record=record)
+            targets = [op for op in plain if op.key in withdrawing and outcomes[op.key].ok]
+            refused = await self.consent.withdraw(targets, ticket)
+        finally:
+            if ticket is not None:
+                ticket.close()
         result: list[WriteOutcome] = []
         for op in ops:
             outcome = outcomes[op.key]

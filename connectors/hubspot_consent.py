@@ -5,7 +5,9 @@ opted out. So a planned `hs_email_optout = "true"` (a withdrawal) is sent as an
 `UNSUBSCRIBED` status for the configured subscription through `statuses/batch/write`;
 any other value is never sent, since Baton only propagates withdrawals and would
 otherwise be resubscribing someone. The subscription is checked against the portal's
-definitions before the first write.
+definitions before the first write. Withdrawals of the write batches in flight at
+once share their calls (`connectors.coalesce`): one call per 100 withdrawals, not one
+per write batch.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from connectors.coalesce import Coalescer, Ticket
 from connectors.contract import RecordFailure, WriteOp
 from connectors.errors import ConfigurationError, RequestRejected
 
@@ -57,6 +60,9 @@ class ConsentChannel:
         self.legal_basis = legal_basis
         self.explanation = explanation
         self._resolved: int | None = None
+        self._pool: Coalescer[WriteOp, RecordFailure | None] = Coalescer(
+            BATCH_MAX, self._send_pooled
+        )
 
     @property
     def resolved(self) -> int | None:
@@ -99,8 +105,19 @@ class ConsentChannel:
             )
         return int(defaults[0]["id"])
 
-    async def withdraw(self, ops: Sequence[WriteOp]) -> dict[str, RecordFailure]:
-        """Opt each op's address out; returns the failures by op key (absent: done)."""
+    def expect(self) -> Ticket[WriteOp, RecordFailure | None]:
+        """A place in the shared withdrawal batches, for a write that will withdraw."""
+        return self._pool.expect()
+
+    async def withdraw(
+        self, ops: Sequence[WriteOp], ticket: Ticket[WriteOp, RecordFailure | None] | None = None
+    ) -> dict[str, RecordFailure]:
+        """Opt each op's address out; returns the failures by op key (absent: done).
+
+        With a ticket, the ops go out with other writes' withdrawals."""
+        if ticket is not None:
+            results = await ticket.submit(ops)
+            return {op.key: f for op, f in zip(ops, results, strict=True) if f is not None}
         if not ops:
             return {}
         subscription = await self.subscription_id()
@@ -109,6 +126,10 @@ class ConsentChannel:
             chunk = ops[start : start + BATCH_MAX]
             failures.update(await self._send_bisecting(chunk, subscription))
         return failures
+
+    async def _send_pooled(self, ops: Sequence[WriteOp]) -> list[RecordFailure | None]:
+        failures = await self._send_bisecting(ops, await self.subscription_id())
+        return [failures.get(op.key) for op in ops]
 
     async def _send_bisecting(
         self, ops: Sequence[WriteOp], subscription: int

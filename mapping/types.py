@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -49,8 +50,12 @@ def normal_email(value: str) -> str:
     return normalized
 
 
+@lru_cache(maxsize=8192)
 def normal_phone(value: str, region: str = "US") -> str:
-    """E.164 through libphonenumber; a number without a country code is read in `region`."""
+    """E.164 through libphonenumber; a number without a country code is read in `region`.
+
+    Cached: planning compares each record's numbers with their shadows over and over,
+    and parsing is the costliest step of a page (bounded, so memory stays flat)."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
