@@ -8,7 +8,8 @@ per 100 withdrawals.
 A caller announces itself (`expect`) as soon as it knows it will have items,
 does its other work, then submits and waits for its own results. A batch
 leaves when it is full, or when every announced caller has submitted (nobody
-is about to add to it), so no item waits on a caller that is not coming.
+is about to add to it) and none has come for `linger_s`, so no item waits on
+a caller that is not coming, and writes claimed a moment apart still share.
 Results come back only after the call, so a caller reports an outcome only
 once it has really happened.
 """
@@ -27,10 +28,12 @@ SendBatch = Callable[[Sequence[Item]], Awaitable[Sequence[Result]]]
 class Coalescer(Generic[Item, Result]):
     """Pools items from concurrent callers (of one event loop) into batches of `size`."""
 
-    def __init__(self, size: int, send: SendBatch[Item, Result]) -> None:
+    def __init__(self, size: int, send: SendBatch[Item, Result], linger_s: float = 0.0) -> None:
         if size <= 0:
             raise ValueError("size must be positive")
         self.size = size
+        self.linger_s = linger_s
+        self._timer: asyncio.TimerHandle | None = None
         self._send = send
         self._expected = 0
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -61,12 +64,26 @@ class Coalescer(Generic[Item, Result]):
         self._expected -= 1
         self._flush()
 
-    def _flush(self) -> None:
-        while len(self._queue) >= self.size or (self._queue and self._expected == 0):
-            chunk, self._queue = self._queue[: self.size], self._queue[self.size :]
-            task = asyncio.ensure_future(self._deliver(chunk))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+    def _flush(self, lingered: bool = False) -> None:
+        while len(self._queue) >= self.size:
+            self._send_next()
+        if not self._queue or self._expected > 0:
+            return
+        if lingered or self.linger_s <= 0:
+            self._send_next()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.linger_s, self._linger_over)
+
+    def _linger_over(self) -> None:
+        self._timer = None
+        self._flush(lingered=True)
+
+    def _send_next(self) -> None:
+        chunk, self._queue = self._queue[: self.size], self._queue[self.size :]
+        task = asyncio.ensure_future(self._deliver(chunk))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _deliver(self, chunk: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:

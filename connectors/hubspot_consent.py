@@ -27,6 +27,8 @@ WITHDRAWN = "true"
 DEFINITIONS = "/communication-preferences/v4/definitions"
 BATCH_WRITE = "/communication-preferences/v4/statuses/batch/write"
 BATCH_MAX = 100  # HubSpot documents no limit; 100 is the stricter reading
+# How long a part-filled batch of withdrawals waits for the next write batch to join.
+LINGER_S = 0.3
 
 
 def optout_property(subscription_id: int) -> str:
@@ -61,7 +63,7 @@ class ConsentChannel:
         self.explanation = explanation
         self._resolved: int | None = None
         self._pool: Coalescer[WriteOp, RecordFailure | None] = Coalescer(
-            BATCH_MAX, self._send_pooled
+            BATCH_MAX, self._send_pooled, LINGER_S
         )
 
     @property

@@ -42,7 +42,7 @@ PushStep = Callable[[SyncContext, str, Sequence[WriteOp]], Awaitable[None]]
 # Batches of one system in flight at once: enough to keep a quota busy while
 # responses travel and outcomes are recorded, few enough that a crash leaves
 # little to settle.
-BATCHES_IN_FLIGHT = 4
+BATCHES_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,15 @@ async def test_a_failed_call_fails_every_caller_in_it() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Coalescer(0, Recorder().send)
+
+
+async def test_a_part_filled_batch_waits_a_moment_for_the_next_caller() -> None:
+    sent = Recorder()
+    pool: Coalescer[str, str] = Coalescer(10, sent.send, linger_s=0.3)
+
+    async def later() -> list[str]:
+        await asyncio.sleep(0.1)  # announced only after the first caller submitted
+        return await caller(pool, ["b"], 0)
+
+    assert await asyncio.gather(caller(pool, ["a"], 0), later()) == [["A"], ["B"]]
+    assert [sorted(call) for call in sent.calls] == [["a", "b"]]
