@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.hubspot_quota import HubSpotTier
@@ -45,7 +46,11 @@ class Settings(BaseSettings):
     mapping_file: Path = DEFAULT_MAPPING
     phone_default_region: str = Field(default="US", min_length=2, max_length=2)
     """Where a phone number written without a country code is read (ISO 3166 code)."""
+    hubspot_search_lag_seconds: int = Field(default=30, ge=0)
+    """How late HubSpot's search may see a write (HubSpot gives no figure; a generous guess).
+    Declared before the overlap so the overlap can be checked against it."""
     sync_overlap_seconds: int = Field(default=120, ge=0)
+    """How far each pull reaches back before the cursor; must cover the search lag."""
     lease_timeout_seconds: int = Field(default=600, ge=30)
     """A run that has not renewed its lease for this long is taken to be dead."""
     hubspot_subscription_id: int | None = Field(default=None, gt=0)
@@ -61,6 +66,23 @@ class Settings(BaseSettings):
     hubspot_rate_share: float = Field(default=1.0, gt=0, le=1)
     """The part of that budget Baton may use; lower it when other apps share the portal."""
     mailchimp_max_connections: int = Field(default=MAX_CONNECTIONS, ge=1, le=MAX_CONNECTIONS)
+
+    @field_validator("sync_overlap_seconds")
+    @classmethod
+    def _overlap_covers_search_lag(cls, overlap: int, info: ValidationInfo) -> int:
+        # A record changed just before a run starts, still missing from search, is
+        # found by the next run only if that run reaches back past it: refuse an
+        # overlap that certainly cannot.
+        lag = info.data.get("hubspot_search_lag_seconds")
+        if lag is not None and overlap < lag:
+            raise PydanticCustomError(
+                "overlap_below_search_lag",
+                "{overlap} s is shorter than BATON_HUBSPOT_SEARCH_LAG_SECONDS ({lag} s): "
+                "records changed just before a run would never be pulled; "
+                "set it to at least {lag}",
+                {"overlap": overlap, "lag": lag},
+            )
+        return overlap
 
     def prepare_data_dir(self) -> None:
         """Create `.baton/` for the default database; any other location must exist."""

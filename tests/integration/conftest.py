@@ -49,6 +49,7 @@ def base_settings(sandbox: SandboxServer, sandbox_config: SandboxConfig) -> Sett
         mailchimp_api_key=sandbox_config.mailchimp_api_key,
         mailchimp_list_id=sandbox_config.list_id,
         sync_overlap_seconds=5,
+        hubspot_search_lag_seconds=3,  # the lag tests switch on; by default the sandbox has none
     )
 
 

@@ -106,6 +106,7 @@ def test_broken_mapping_file_is_named_with_its_line(sandbox, tmp_path) -> None:
     [
         ("BATON_SYNC_OVERLAP_SECONDS", "abc"),
         ("BATON_SYNC_OVERLAP_SECONDS", "-5"),
+        ("BATON_SYNC_OVERLAP_SECONDS", "10"),  # shorter than the default search lag
         ("BATON_DATABASE_URL", "nope://x"),
         ("BATON_DATABASE_URL", "sqlite:////no-such-folder/baton.db"),
     ],
