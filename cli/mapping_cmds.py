@@ -1,11 +1,12 @@
-"""`baton mapping …`: check the mapping file, and set a portal up for it."""
+"""`baton mapping …`: check the mapping file, discover and preview the systems, and set a
+portal up for the mapping."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +14,10 @@ from rich.markup import escape
 from connectors.fields import FieldAdmin
 from flows.field_setup import FieldSetupRefused, SystemPlan
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.discover import Discovery
+    from mapping.config import MappingConfig
 
 mapping_app = typer.Typer(
     no_args_is_help=True, help="Check the mapping file and set a portal up for it."
@@ -109,7 +114,7 @@ def preview_mapping(settings: Settings, limit: int) -> None:
     from mapping.config import load_mapping
 
     with main.one_line_errors(settings):
-        config = load_mapping(settings.mapping_file)
+        config = load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
         connectors = build_connectors(settings, config, retry=main.PREFLIGHT_RETRY)
 
     async def go() -> Preview:
@@ -142,3 +147,82 @@ def preview_cmd(
     settings = main.load_settings()
     main.preflight(settings)
     preview_mapping(settings, limit)
+
+
+def _current_mapping(settings: Settings) -> MappingConfig | None:
+    """The mapping file, or None (said in one line) when it does not load."""
+    from cli import main
+    from mapping.config import load_mapping
+    from mapping.errors import MappingConfigError
+
+    try:
+        return load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
+    except MappingConfigError as exc:
+        main.err.print(f"note: {escape(str(exc))}; every field shows as unmapped", highlight=False)
+        return None
+
+
+def discover_fields(settings: Settings, output: Path | None, *, force: bool = False) -> Discovery:
+    """Run `discover`, print each system's fields and (with `output`) write the starter."""
+    from cli import discover_views, main
+    from flows.discover import discover
+    from flows.run import build_connectors
+    from mapping.config import parse_mapping
+    from mapping.starter import render
+
+    if output is not None and output.exists() and not force:
+        main.fail(f"--output: {output} exists; pick another name or add --force")
+    config = _current_mapping(settings)
+    # The connectors need a mapping only for what they pull; the identity is enough here.
+    bare = parse_mapping(
+        "fields: {email: {hubspot: email, mailchimp: email_address}}", "<identity>"
+    )
+    with main.one_line_errors(settings):
+        connectors = build_connectors(settings, config or bare, retry=main.PREFLIGHT_RETRY)
+    admins = {s: c for s, c in connectors.items() if isinstance(c, FieldAdmin)}
+
+    async def go() -> Discovery:
+        try:
+            return await discover(config, admins)
+        finally:
+            for connector in connectors.values():
+                await connector.aclose()
+
+    with main.one_line_errors(settings, "mapping discover stopped"):
+        found = asyncio.run(go())
+    for system, fields in found.fields.items():
+        main.out.print(discover_views.system_fields(system, fields))
+        lacking = found.missing.get(system)
+        if lacking:
+            main.out.print(discover_views.missing_line(system, lacking), highlight=False)
+    if output is not None:
+        source = ", ".join(found.fields)
+        output.write_text(render(found.starter, source), encoding="utf-8")
+        paired = sum(1 for block in found.starter.blocks.values() if len(_bound(block)) > 1)
+        main.out.print(
+            f"wrote {output}: {len(found.starter.blocks)} fields, {paired} bound in both "
+            "systems; check it with `baton mapping validate "
+            f"{output} --remote`",
+            highlight=False,
+        )
+    return found
+
+
+def _bound(block: dict[str, object]) -> list[str]:
+    from mapping.config import SYSTEMS
+
+    return [key for key in block if key in SYSTEMS]
+
+
+@mapping_app.command("discover")
+def discover_cmd(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Write a starter mapping for these systems to FILE."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """List each system's fields (types, options, read-only) and what the mapping binds."""
+    from cli import main
+
+    discover_fields(main.load_settings(), output, force=force)

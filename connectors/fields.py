@@ -9,9 +9,9 @@ it cannot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # Canonical value types a spec may ask for (the mapping schema's type names).
 CANONICAL_TYPES = frozenset(
@@ -56,6 +56,9 @@ class FieldInfo:
     """Its definition (options) may be changed through the API."""
     vendor_id: str | None = None
     """The vendor's id for the definition when it is not the name (Mailchimp's merge_id)."""
+    canonical_type: str | None = None
+    """The canonical type (see `CANONICAL_TYPES`) that holds this field's values; None when
+    Baton has none that fits (an address, a birthday without a year, tags)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ class FieldAdmin(Protocol):
     system: str
     field_limit: int | None
     """How many custom + default fields the account may hold (None: no known limit)."""
+    standard_fields: Mapping[str, str]
+    """Canonical field -> the vendor field every account has for it (``first_name`` ->
+    ``firstname``), for a starter mapping."""
+    consent_binding: Mapping[str, Any]
+    """The binding of the built-in consent field, as a mapping-file block."""
 
     async def describe_fields(self) -> list[FieldInfo]:
         """Every field the account has, with types, options and read-only flags."""

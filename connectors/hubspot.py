@@ -144,6 +144,8 @@ class HubSpotClient(ApiClient):
     # -- field definitions (baton mapping discover / apply / validate --remote) ----
 
     field_limit: int | None = None
+    standard_fields = hubspot_fields.STANDARD_FIELDS
+    consent_binding = hubspot_fields.CONSENT_BINDING
 
     async def describe_fields(self) -> list[FieldInfo]:
         return [hubspot_fields.field_info(p) for p in await self.list_properties()]

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.fields import TEXT_HOLDS, FieldCreationRefused, FieldInfo, FieldSpec, labels_for
+from connectors.hubspot_consent import CONSENT_PROPERTY
 
 # Custom properties Baton creates live in a group of their own, so an admin sees at a
 # glance which fields an integration added.
@@ -38,12 +39,48 @@ HOLDS: dict[str, frozenset[str]] = {
 }
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# (type, fieldType) -> canonical type, for reading a portal; a type alone covers the rest.
+_CANONICAL: dict[tuple[str, str | None], str] = {
+    ("string", "phonenumber"): "phone",
+    ("string", None): "string",
+    ("phone_number", None): "phone",
+    ("number", None): "number",
+    ("bool", None): "boolean",
+    ("date", None): "date",
+    ("datetime", None): "datetime",
+    ("enumeration", "checkbox"): "multi_select",
+    ("enumeration", None): "enum",
+}
+
+# The contact properties every portal has for Baton's standard fields.
+STANDARD_FIELDS = {
+    "email": "email",
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "phone": "phone",
+    "organization": "company",
+    "job_title": "jobtitle",
+}
+# HubSpot's opt-out is a yes/no flag: only an opt-out (or bounce) shows as "true".
+CONSENT_BINDING = {
+    "field": CONSENT_PROPERTY,
+    "values": {
+        "opted_out": "true",
+        "bounced": "true",
+        "opted_in": "false",
+        "pending": "false",
+        "not_specified": "false",
+    },
+    "read_values": {"true": "opted_out", "false": "not_specified"},
+}
+
 
 def field_info(prop: Mapping[str, Any]) -> FieldInfo:
     """A property from `/crm/v3/properties/contacts` as a `FieldInfo`."""
     meta = prop.get("modificationMetadata") or {}
     options = [o for o in prop.get("options") or [] if isinstance(o, dict)]
     kind = str(prop.get("type") or "string")
+    field_type = str(prop.get("fieldType") or "")
     has_options = kind in ("enumeration", "bool") and not prop.get("externalOptions")
     return FieldInfo(
         name=str(prop.get("name")),
@@ -54,6 +91,7 @@ def field_info(prop: Mapping[str, Any]) -> FieldInfo:
         read_only=bool(meta.get("readOnlyValue") or prop.get("calculated")),
         custom=not prop.get("hubspotDefined", False),
         editable=not meta.get("readOnlyDefinition", False),
+        canonical_type=_CANONICAL.get((kind, field_type)) or _CANONICAL.get((kind, None)),
     )
 
 

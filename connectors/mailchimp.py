@@ -180,6 +180,8 @@ class MailchimpClient(ApiClient):
     # -- field definitions (baton mapping discover / apply / validate --remote) ----
 
     field_limit: int | None = mailchimp_fields.MERGE_FIELD_LIMIT
+    standard_fields = mailchimp_fields.STANDARD_FIELDS
+    consent_binding = mailchimp_fields.CONSENT_BINDING
 
     async def describe_fields(self) -> list[FieldInfo]:
         merge = [mailchimp_fields.field_info(f) for f in await self.list_merge_fields()]

@@ -19,14 +19,55 @@ _STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional"
 
 # Member fields outside merge_fields that a mapping may bind.
 MEMBER_FIELDS = (
-    FieldInfo("email_address", "Email address", "email"),
+    FieldInfo("email_address", "Email address", "email", canonical_type="email"),
     FieldInfo("status", "Subscription status", "status", options=_STATUSES),
     FieldInfo("tags", "Tags", "tags"),
     FieldInfo("id", "Subscriber hash", "text", read_only=True),
-    FieldInfo("full_name", "Full name", "text", read_only=True),
+    FieldInfo("full_name", "Full name", "text", read_only=True, canonical_type="string"),
     FieldInfo("last_changed", "Last changed", "datetime", read_only=True),
     FieldInfo("unsubscribe_reason", "Unsubscribe reason", "text", read_only=True),
 )
+# merge field type -> canonical type, for reading an audience (address and birthday have
+# none: an address is several parts, a birthday has no year).
+_CANONICAL = {
+    "text": "string",
+    "number": "number",
+    "phone": "phone",
+    "date": "date",
+    "url": "string",
+    "imageurl": "string",
+    "zip": "string",
+    "dropdown": "enum",
+    "radio": "enum",
+}
+# The fields every audience has for Baton's standard fields (FNAME, LNAME and PHONE are
+# the default merge fields).
+STANDARD_FIELDS = {
+    "email": "email_address",
+    "first_name": f"{MERGE_PREFIX}FNAME",
+    "last_name": f"{MERGE_PREFIX}LNAME",
+    "phone": f"{MERGE_PREFIX}PHONE",
+}
+# The member's status is its consent; `archived` reads as "not specified", and a new
+# member with no recorded consent is added as transactional, never subscribed.
+CONSENT_BINDING = {
+    "field": "status",
+    "values": {
+        "opted_in": "subscribed",
+        "pending": "pending",
+        "opted_out": "unsubscribed",
+        "bounced": "cleaned",
+        "not_specified": "transactional",
+    },
+    "read_values": {
+        "subscribed": "opted_in",
+        "pending": "pending",
+        "unsubscribed": "opted_out",
+        "cleaned": "bounced",
+        "transactional": "not_specified",
+        "archived": "not_specified",
+    },
+}
 
 # canonical type -> merge field type. Phones go in text fields: a `phone` field in US
 # format refuses the E.164 numbers Baton writes.
@@ -71,6 +112,7 @@ def field_info(merge: Mapping[str, Any]) -> FieldInfo:
         option_labels=options or (),
         custom=str(merge.get("tag")) not in ("FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"),
         vendor_id=str(merge.get("merge_id")),
+        canonical_type=_CANONICAL.get(kind),
     )
 
 
