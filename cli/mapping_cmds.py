@@ -14,6 +14,8 @@ from rich.markup import escape
 from connectors.fields import FieldAdmin
 from flows.field_setup import FieldSetupRefused, SystemPlan
 from flows.settings import Settings
+from mapping.config import CheckedMapping
+from mapping.errors import Problem
 
 if TYPE_CHECKING:
     from flows.discover import Discovery
@@ -91,19 +93,52 @@ def validate_cmd(
         bool, typer.Option("--remote", help="Also check the fields against both systems.")
     ] = False,
 ) -> None:
-    """Check a mapping file; with --remote, also that both systems have its fields."""
+    """Check a mapping file; with --remote, also against both systems' fields.
+
+    Every problem is listed, one per line as `file:line:col: message`.
+    """
     from cli import main
-    from mapping.config import load_mapping
+    from mapping.config import check_mapping, read_mapping_text
 
     settings = main.load_settings()
     if file is not None:
         settings = settings.model_copy(update={"mapping_file": file})
+    path = settings.mapping_file
     with main.one_line_errors(settings):
-        load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
+        text = read_mapping_text(path)
+    checked = check_mapping(text, str(path), phone_region=settings.phone_default_region)
+    problems = list(checked.problems)
+    if remote and checked.config is not None:
+        problems += _remote_problems(settings, checked)
+    for problem in problems:
+        main.out.print(escape(str(problem)), highlight=False, soft_wrap=True)
+    if problems:
+        count = len(problems)
+        main.fail(f"{path}: {count} problem{'s' if count > 1 else ''}")
     if remote:
         main.preflight(settings)
     where = " and both systems have its fields" if remote else ""
-    main.out.print(f"{settings.mapping_file}: valid{where}", highlight=False)
+    main.out.print(f"{path}: valid{where}", highlight=False)
+
+
+def _remote_problems(settings: Settings, checked: CheckedMapping) -> list[Problem]:
+    from cli import main
+    from flows.mapping_check import remote_problems
+    from flows.run import build_connectors
+
+    assert checked.config is not None
+    with main.one_line_errors(settings):
+        connectors = build_connectors(settings, checked.config, retry=main.PREFLIGHT_RETRY)
+
+    async def go() -> list[Problem]:
+        try:
+            return await remote_problems(checked, connectors)
+        finally:
+            for connector in connectors.values():
+                await connector.aclose()
+
+    with main.one_line_errors(settings, "mapping validate stopped"):
+        return asyncio.run(go())
 
 
 def preview_mapping(settings: Settings, limit: int) -> None:

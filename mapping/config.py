@@ -6,6 +6,7 @@ Loaded from YAML and validated once; every error names the file and line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -390,24 +391,46 @@ def _pydantic_problems(
     ]
 
 
-def parse_mapping(text: str, path: str = "<mapping>", *, phone_region: str = "US") -> MappingConfig:
-    """Parse and validate mapping YAML; raises `MappingConfigError` holding every problem,
-    each naming path:line:column."""
-    source = read_yaml(text, path)
+@dataclass(frozen=True)
+class CheckedMapping:
+    """A mapping file with every problem its checks found; `config` is None when the file
+    could not even be read into the models."""
+
+    path: str
+    config: MappingConfig | None
+    source: YamlSource | None
+    problems: tuple[FileProblem, ...]
+
+
+def check_mapping(
+    text: str, path: str = "<mapping>", *, phone_region: str = "US"
+) -> CheckedMapping:
+    """Parse and check mapping YAML, collecting every problem instead of stopping."""
+    try:
+        source = read_yaml(text, path)
+    except MappingConfigError as exc:
+        return CheckedMapping(path, None, None, exc.problems)
     if not isinstance(source.data, dict):
-        raise MappingConfigError("expected a mapping with `version` and `fields`", path=path)
+        problem = FileProblem("expected a mapping with `version` and `fields`", path)
+        return CheckedMapping(path, None, source, (problem,))
     shape = check_shape(source.data, SYSTEMS, FIELD_OPTIONS)
     problems = [*source.duplicates, *(source.problem(f.loc, f.message) for f in shape)]
     try:
         config = MappingConfig.model_validate({**source.data, "phone_region": phone_region})
     except ValidationError as exc:
-        raise MappingConfigError(
-            path=path, problems=problems + _pydantic_problems(exc, source, shape)
-        ) from None
+        problems += _pydantic_problems(exc, source, shape)
+        return CheckedMapping(path, None, source, tuple(problems))
     problems += [source.problem(f.loc, f.message, value=f.value) for f in check(config)]
-    if problems:
-        raise MappingConfigError(path=path, problems=problems)
-    return config
+    return CheckedMapping(path, config, source, tuple(problems))
+
+
+def parse_mapping(text: str, path: str = "<mapping>", *, phone_region: str = "US") -> MappingConfig:
+    """Parse and validate mapping YAML; raises `MappingConfigError` holding every problem,
+    each naming path:line:column."""
+    checked = check_mapping(text, path, phone_region=phone_region)
+    if checked.problems or checked.config is None:
+        raise MappingConfigError(path=path, problems=checked.problems)
+    return checked.config
 
 
 def line_in_file(path: str | Path, loc: tuple[Any, ...]) -> int | None:
@@ -427,12 +450,15 @@ def unknown_vendor_fields(
     return [(name, b.field) for name, b in config.bound(system) if b.field not in available]
 
 
-def load_mapping(path: str | Path, *, phone_region: str = "US") -> MappingConfig:
+def read_mapping_text(path: str | Path) -> str:
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingConfigError(
             f"cannot read mapping file: {exc.strerror}", path=str(file)
         ) from exc
-    return parse_mapping(text, str(file), phone_region=phone_region)
+
+
+def load_mapping(path: str | Path, *, phone_region: str = "US") -> MappingConfig:
+    return parse_mapping(read_mapping_text(path), str(path), phone_region=phone_region)

@@ -356,7 +356,7 @@ def check_remote(
                     Finding(
                         at,
                         f"{system} has no field {binding.field!r}"
-                        f"{did_you_mean(binding.field, have)}: fix the name or run "
+                        f"{_closest_field(binding.field, have)}: fix the name or run "
                         "`baton mapping apply` to create it",
                         value=True,
                     )
@@ -376,6 +376,15 @@ def check_remote(
             if binding.pushes:
                 found += _options(name, system, binding, spec, info)
     return found
+
+
+def _closest_field(name: str, names: Iterable[str]) -> str:
+    """A did-you-mean over vendor paths, comparing the last segment among paths that share
+    the rest (every merge field starts `merge_fields.`, which would make all look close)."""
+    head, _, tail = name.rpartition(".")
+    tails = {n.rpartition(".")[2]: n for n in names if n.rpartition(".")[0] == head}
+    close = difflib.get_close_matches(tail, list(tails), n=1, cutoff=0.75)
+    return f" (did you mean {tails[close[0]]!r}?)" if close else ""
 
 
 def _type(
@@ -412,14 +421,24 @@ def _options(
     for canonical, vendor in _writes(spec, binding):
         if vendor in offered:
             continue
-        loc = _at(name, system, "values", canonical) if binding.values else _at(name, system)
+        hint = did_you_mean(vendor, info.options)
+        if binding.values is not None:
+            found.append(
+                Finding(
+                    _at(name, system, "values", canonical),
+                    f"{system} field {binding.field!r} offers no {vendor!r}{hint}: fix the "
+                    "value, or run `baton mapping apply` to add it to the field",
+                    value=True,
+                )
+            )
+            continue
+        # Written as the choice itself: point at the choice.
         found.append(
             Finding(
-                loc,
-                f"{system} field {binding.field!r} does not offer {vendor!r}"
-                f"{did_you_mean(vendor, info.options)} (for {name!r} {canonical!r}): fix "
-                "the value, or run `baton mapping apply` to add it to the field",
-                value=bool(binding.values),
+                ("fields", name, "choices", spec.choices.index(canonical)),
+                f"{system} field {binding.field!r} offers no {vendor!r}{hint} (a choice of "
+                f"{name!r}, written as it is): map it under `values:`, or run "
+                "`baton mapping apply` to add it to the field",
             )
         )
     return found
