@@ -43,12 +43,15 @@ def apply_records(
 
     A record that cannot be identified or placed is dead-lettered whole; a
     field that cannot be read is dead-lettered on its own and the rest of
-    the record is used.
+    the record is used. Only contacts a record changed are planned again: a
+    copy equal to what Baton last synced (a read-back of its own write, a
+    record inside the overlap window) leaves the plans as they are.
     """
     counts = ctx.report.of(system)
     incoming = [Incoming(r, read_record(ctx.config, system, r.fields, r.email)) for r in records]
     work = _load(s, system, incoming)
     touched: set[int] = set()
+    changed: set[int] = set()
     for item in incoming:
         counts.pulled += 1
         if item.reading.email is None:
@@ -59,9 +62,10 @@ def apply_records(
         if isinstance(placed, Refused):
             _dead_letter(ctx, s, system, item.record, placed.reason, IDENTITY_FIELD)
             continue
-        _fold(ctx, work, system, item, placed)
+        if _fold(ctx, work, system, item, placed):
+            changed.add(placed.id)
         touched.add(placed.id)
-    plan_contacts(ctx, work, touched)
+    plan_contacts(ctx, work, changed)
     return touched
 
 
@@ -84,8 +88,9 @@ def _load(s: Session, system: str, incoming: list[Incoming]) -> WorkingSet:
 
 def _fold(
     ctx: SyncContext, work: WorkingSet, system: str, item: Incoming, contact: ContactRow
-) -> None:
-    """Merge the record into its contact and keep what the system now holds."""
+) -> bool:
+    """Merge the record into its contact and keep what the system now holds; True when
+    that changed anything planning looks at (the contact, the link, its shadow)."""
     record, reading = item.record, item.reading
     link = work.link(system, record.external_id)
     shadow = link.shadow if link is not None else None
@@ -114,14 +119,18 @@ def _fold(
         repo.store_state(contact, outcome.state)
     _count(ctx, system, contact, outcome)
     unread = _unread_after(ctx, system, item, link.unread if link is not None else [])
-    work.save_link(
-        system,
-        record.external_id,
-        contact.id,
-        shadow_of(ctx.config, system, record.fields, base=shadow, unread=unread),
-        record.modified_at,
-        unread=unread,
+    new_shadow = shadow_of(ctx.config, system, record.fields, base=shadow, unread=unread)
+    replan = (
+        link is None
+        or link.contact_id != contact.id
+        or bool(outcome.changed)
+        or new_shadow != shadow
+        or sorted(unread) != list(link.unread or [])
     )
+    work.save_link(
+        system, record.external_id, contact.id, new_shadow, record.modified_at, unread=unread
+    )
+    return replan
 
 
 def _unread_after(

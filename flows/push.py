@@ -101,12 +101,11 @@ def claim_batch(ctx: SyncContext, system: str, claim: Claim, *, whole: bool) -> 
             if available == 0 or (whole and available < size):
                 continue
             rows = repo.pending_writes(s, system, size, creates=creates, linked_since=since)
-            for row in rows:
-                row.status = OutboxStatus.IN_FLIGHT
-                row.attempts += 1
+            ops = [_op(row) for row in rows]
+            repo.mark_in_flight(s, [row.id for row in rows])
             keep_lease(ctx, s)
             s.commit()
-            return [_op(row) for row in rows]
+            return ops
     return []
 
 
@@ -132,7 +131,7 @@ def _record_outcomes(
     with ctx.db.session() as s:
         rows = repo.outbox_rows(s, [outcome.key for outcome in outcomes])
         work = WorkingSet(s)
-        work.load_contacts({row.contact_id for row in rows.values()})
+        work.load_links(system, {row.contact_id for row in rows.values()})
         sent: list[int] = []
         for outcome in outcomes:
             row = rows[outcome.key]

@@ -208,6 +208,17 @@ def count_pending(
     return int(s.scalar(select(func.count()).select_from(capped)) or 0)
 
 
+def mark_in_flight(s: Session, ids: Sequence[int]) -> None:
+    """Claimed: in flight from now on, one more attempt (one statement per chunk)."""
+    for chunk in chunks(sorted(ids)):
+        s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(chunk))
+            .values(status=OutboxStatus.IN_FLIGHT, attempts=OutboxRow.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def in_flight_writes(s: Session, system: str) -> list[OutboxRow]:
     return list(
         s.scalars(

@@ -57,6 +57,16 @@ class WorkingSet:
                 self.session.scalars(select(LinkRow).where(LinkRow.contact_id.in_(chunk)))
             )
 
+    def load_links(self, system: str, contact_ids: Collection[int]) -> None:
+        """The links of these contacts in one system only (recording a batch's outcomes
+        needs nothing else)."""
+        for chunk in chunks(sorted(set(contact_ids))):
+            self._remember_links(
+                self.session.scalars(
+                    select(LinkRow).where(LinkRow.system == system, LinkRow.contact_id.in_(chunk))
+                )
+            )
+
     def _remember_contacts(self, rows: Iterable[ContactRow]) -> None:
         for row in rows:
             self._contacts[row.id] = row

@@ -99,3 +99,39 @@ def test_first_sync_overlaps_pulls_and_pushes_but_creates_wait_for_the_pull(
 
     vendors.reset_stats()
     assert run(settings, Steps()).writes == 0
+
+
+def test_a_copy_equal_to_what_was_synced_plans_nothing_again(settings: Settings) -> None:
+    from datetime import UTC
+
+    from sqlalchemy import event
+
+    from connectors.contract import RawRecord
+    from flows.ingest import apply_records
+    from state.database import Database
+
+    db = Database(settings.database_url)
+    ctx = open_context(settings, connectors=make_connectors(settings), db=db)
+    record = RawRecord(
+        "hubspot",
+        "901",
+        "ada@example.org",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        {"email": "ada@example.org", "firstname": "Ada", "lastname": "Lovelace"},
+    )
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        for copy in (1, 2):
+            statements.clear()
+            with db.session() as s:
+                apply_records(ctx, s, "hubspot", [record])
+                s.commit()
+            planned = [q for q in statements if q.lstrip().upper().startswith("DELETE FROM OUTBOX")]
+            if copy == 1:
+                assert planned, "the first copy plans the contact's writes"
+        # The second copy equals the shadow: the contact's plans are left as they are.
+        assert planned == []
+    finally:
+        asyncio.run(close_connectors(ctx))
+        db.dispose()
