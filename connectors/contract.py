@@ -32,6 +32,10 @@ class RawRecord:
     fields: Mapping[str, FieldValue]
     merged_ids: tuple[str, ...] = ()
     """Ids of records the vendor merged into this one (they now resolve to it)."""
+    known_as: tuple[str, ...] = ()
+    """Other ids of this same record (one Baton may have linked it by before)."""
+    archived: bool = False
+    """The vendor archived (soft-deleted) the record: nothing more is written to it."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,10 @@ class SystemRules:
     """Per canonical type name (``date``, ``number``, ...), how the system wants a value
     in that type's canonical text written, where it differs from the text itself."""
 
+    address_locks: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per vendor field, the values under which a record's email address cannot be
+    changed (the record keeps the address it has)."""
+
     def render(self, kind: str, value: FieldValue) -> FieldValue:
         """`value` (canonical text of type `kind`) as this system takes it."""
         how = self.renders.get(kind)
@@ -139,6 +147,10 @@ class SystemRules:
     holds: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Vendor field type -> the canonical types its fields can hold (types not listed
     are not checked)."""
+
+    def address_locked(self, fields: Mapping[str, FieldValue]) -> bool:
+        """May the record holding `fields` not have its address changed?"""
+        return any(str(fields.get(name)) in values for name, values in self.address_locks.items())
 
     def guard(self, field: str, desired: str | None, current: str | None) -> str | None:
         """`desired` as Baton may send it to `field`, or None to leave the field alone."""

@@ -24,13 +24,14 @@ from connectors.contract import Page, RawRecord, RecordFailure, WriteOp, WriteOu
 from connectors.errors import ConfigurationError, RequestRejected
 from connectors.fields import FieldInfo, FieldSpec
 from connectors.http import ApiClient, ErrorInfo, RetryPolicy
-from connectors.mailchimp_members import StatusRefused, member_body
+from connectors.mailchimp_members import StatusRefused, member_body, move_body
 from connectors.pacing import ConnectionCap
 from connectors.timestamps import EPOCH, iso_offset, parse_timestamp
 
 # What Baton needs of a member; trimming keeps 1,000-member pages small and fast.
 MEMBER_FIELDS = (
     "id",
+    "contact_id",
     "email_address",
     "status",
     "merge_fields",
@@ -50,6 +51,9 @@ LIST_NOT_FOUND = "LIST_NOT_FOUND"
 # Category of a write refused before sending: it would move a member's status
 # other than by withdrawal.
 STATUS_REFUSED = "STATUS_REFUSED"
+# The member field holding its address; a write that carries another address
+# than the one the member is filed under moves the member there.
+ADDRESS_FIELD = "email_address"
 
 
 def subscriber_hash(email: str) -> str:
@@ -255,12 +259,43 @@ class MailchimpClient(ApiClient):
         # yet is reported (ERROR_CONTACT_EXISTS) instead of being overwritten,
         # so its status and fields are merged first, never clobbered.
         creates = [op for op in ops if op.external_id is None]
-        updates = [op for op in ops if op.external_id is not None]
+        moves = [op for op in ops if op.external_id is not None and _moves(op)]
+        updates = [op for op in ops if op.external_id is not None and not _moves(op)]
         outcomes: list[WriteOutcome] = []
         for group, send in ((creates, self._create), (updates, self._update)):
             for chunk in chunked(group, self.write_batch_size):
                 outcomes += await send_bisecting(chunk, send)
+        # Batch subscribe addresses members by email and cannot change one:
+        # a new address goes out as a PATCH of the member under its old one.
+        outcomes += await asyncio.gather(*(self._move(op) for op in moves))
         return outcomes
+
+    async def _move(self, op: WriteOp) -> WriteOutcome:
+        """Give the member filed under `op.email` the write's new address (it keeps
+        its id of record, status and history), with the write's other fields."""
+        try:
+            body = move_body(str(op.fields[ADDRESS_FIELD]).strip(), op.fields)
+        except StatusRefused as exc:
+            failure = RecordFailure(message=str(exc), category=STATUS_REFUSED, field="status")
+            return WriteOutcome(key=op.key, failure=failure)
+        try:
+            response = await self.request(
+                "PATCH",
+                f"{self._members}/{subscriber_hash(op.email)}",
+                template="/lists/{list_id}/members/{subscriber_hash}",
+                json=body,
+                expect_json=True,
+            )
+        except RequestRejected as exc:
+            failure = RecordFailure(
+                message=f"email change to {body[ADDRESS_FIELD]}: {exc.message}",
+                status=exc.status,
+                category=exc.category,
+                request_id=exc.request_id,
+                field=ADDRESS_FIELD,
+            )
+            return WriteOutcome(key=op.key, failure=failure)
+        return WriteOutcome(key=op.key, record=self._record(response.json()))
 
     async def _create(self, ops: Sequence[WriteOp]) -> list[WriteOutcome]:
         return await self._subscribe(ops, update_existing=False)
@@ -320,8 +355,16 @@ class MailchimpClient(ApiClient):
 
     async def read(self, ops: Sequence[WriteOp]) -> dict[str, RawRecord]:
         # Runs concurrently; the client's concurrency cap bounds connections.
-        records = await asyncio.gather(*(self._read_one(op.email) for op in ops))
+        records = await asyncio.gather(*(self._read_op(op) for op in ops))
         return {op.key: rec for op, rec in zip(ops, records, strict=True) if rec is not None}
+
+    async def _read_op(self, op: WriteOp) -> RawRecord | None:
+        # A move that went through files the member under its new address.
+        if _moves(op):
+            moved = await self._read_one(str(op.fields[ADDRESS_FIELD]))
+            if moved is not None:
+                return moved
+        return await self._read_one(op.email)
 
     async def _read_one(self, email: str) -> RawRecord | None:
         response = await self.request(
@@ -343,13 +386,26 @@ class MailchimpClient(ApiClient):
                 str(t.get("name")) if isinstance(t, dict) else str(t) for t in data["tags"] or []
             )
         email = data.get("email_address")
+        # `id` is the hash of the address and changes with it; `contact_id` is the
+        # contact record's own id, so links follow an email change. Links made by
+        # the hash still find the member through `known_as`.
+        digest = str(data.get("id") or subscriber_hash(str(email or "")))
+        contact_id = str(data.get("contact_id") or "")
         return RawRecord(
             system=self.system,
-            external_id=str(data.get("id") or subscriber_hash(str(email or ""))),
+            external_id=contact_id or digest,
             email=email if isinstance(email, str) else None,
             modified_at=parse_timestamp(data.get("last_changed")) or EPOCH,
             fields=flatten(data),
+            known_as=(digest,) if contact_id and contact_id != digest else (),
+            archived=data.get("status") == "archived",
         )
+
+
+def _moves(op: WriteOp) -> bool:
+    """Does the write give the member another address than the one it is filed under?"""
+    new = op.fields.get(ADDRESS_FIELD)
+    return isinstance(new, str) and new.strip().lower() != op.email.strip().lower()
 
 
 def _error_text(error: Mapping[str, Any]) -> str:

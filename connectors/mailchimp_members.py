@@ -28,6 +28,28 @@ class StatusRefused(ValueError):
 def member_body(email: str, fields: Mapping[str, FieldValue], *, existing: bool) -> dict[str, Any]:
     """The batch-subscribe entry for one write; raises `StatusRefused`."""
     body = unflatten(fields)
+    status = _status(body, existing=existing)
+    body["email_address"] = email
+    body["status_if_new"] = status or STATUS_IF_NEW_DEFAULT
+    if existing and status is not None:
+        body["status"] = status
+    return body
+
+
+def move_body(new_email: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+    """The `PATCH …/members/{old hash}` body that gives a member a new address,
+    with the write's other fields; raises `StatusRefused`."""
+    body = unflatten(fields)
+    status = _status(body, existing=True)
+    body["email_address"] = new_email
+    if status is not None:
+        body["status"] = status
+    return body
+
+
+def _status(body: dict[str, Any], *, existing: bool) -> str | None:
+    """Take the status out of `body`; refuse any change of an existing member's
+    status other than a withdrawal."""
     raw = body.pop("status", None)
     body.pop("status_if_new", None)
     status = str(raw) if raw not in (None, "") else None
@@ -36,8 +58,4 @@ def member_body(email: str, fields: Mapping[str, FieldValue], *, existing: bool)
             f"status {status!r}: Baton changes an existing member's status only to withdraw "
             "consent (unsubscribed); the person resubscribes themselves"
         )
-    body["email_address"] = email
-    body["status_if_new"] = status or STATUS_IF_NEW_DEFAULT
-    if existing and status is not None:
-        body["status"] = status
-    return body
+    return status

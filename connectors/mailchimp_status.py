@@ -30,6 +30,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "cleaned": frozenset(),
     "archived": frozenset(),
 }
+# Members whose address Mailchimp will not change: only a contact that can be
+# mailed has its address edited (an unsubscribed person's address stays theirs).
+ADDRESS_LOCKED: frozenset[str] = frozenset({"unsubscribed", "cleaned", "archived"})
 # Statuses a new member may be created with; "cleaned" is the platform's own verdict.
 _NEW: frozenset[str] = frozenset({"subscribed", "pending", "unsubscribed", "transactional"})
 

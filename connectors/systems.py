@@ -6,7 +6,7 @@ from __future__ import annotations
 from connectors import hubspot_fields, mailchimp_fields
 from connectors.contract import ConsentMeaning, ConsentVocabulary, SystemRules
 from connectors.hubspot_consent import CONSENT_PROPERTY
-from connectors.mailchimp_status import STATUS_FIELD, STATUS_MEANINGS, guard_status
+from connectors.mailchimp_status import ADDRESS_LOCKED, STATUS_FIELD, STATUS_MEANINGS, guard_status
 from connectors.values import hubspot_datetime, mailchimp_multi, mailchimp_number
 
 HUBSPOT = SystemRules(
@@ -26,6 +26,7 @@ MAILCHIMP = SystemRules(
     # A batch-subscribe create (update_existing=false) that meets a member.
     exists_categories=frozenset({"ERROR_CONTACT_EXISTS"}),
     guards={"status": guard_status},
+    address_locks={STATUS_FIELD: ADDRESS_LOCKED},
 )
 
 RULES: dict[str, SystemRules] = {"hubspot": HUBSPOT, "mailchimp": MAILCHIMP}

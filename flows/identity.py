@@ -1,9 +1,9 @@
 """Which canonical contact an incoming record belongs to.
 
-A record is found by its link `(system, external id)`, otherwise by its
-normalized email. Each system keeps the address it has until told
-otherwise: only the system where the email changed moves the contact's
-email, so the two never flip-flop. A second record of one system claiming
+A record is found by its link `(system, external id or another id it is
+known by)`, otherwise by its normalized email. Only the system where the
+email changed moves the contact's email, so the two never flip-flop; the
+other system's record then follows (`mapping.identity`). A second record of one system claiming
 an address already linked there is a duplicate, reported and never merged
 over the first.
 """
@@ -18,7 +18,7 @@ from connectors.contract import RawRecord
 from mapping.config import MappingConfig
 from mapping.translate import same_vendor_value
 from state import repository as repo
-from state.models import ContactRow
+from state.models import ContactRow, LinkRow
 from state.working_set import WorkingSet
 
 
@@ -37,7 +37,7 @@ def place(
     Creates the contact when nobody has the address yet; moves the contact's
     email when this system changed it.
     """
-    link = work.link(system, record.external_id)
+    link = find_link(work, system, record)
     contact = work.contact(link.contact_id) if link is not None else None
     if link is None:
         contact = work.contact_by_email(email)
@@ -57,6 +57,15 @@ def place(
             return Refused(f"email change to {email} collides with another contact")
         work.change_email(contact, email)
     return contact
+
+
+def find_link(work: WorkingSet, system: str, record: RawRecord) -> LinkRow | None:
+    """The record's link, by its id or by another id it is known by."""
+    for external_id in (record.external_id, *record.known_as):
+        link = work.link(system, external_id)
+        if link is not None:
+            return link
+    return None
 
 
 def _changed_here(

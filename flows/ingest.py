@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.contract import RawRecord
 from flows.context import SyncContext
-from flows.identity import Refused, place
+from flows.identity import Refused, find_link, place
 from flows.planning import plan_contacts, shadow_of
 from mapping.merge import MergeOutcome, merge_incoming
 from mapping.schema import IDENTITY_FIELD
@@ -74,12 +74,13 @@ def _load(s: Session, system: str, incoming: list[Incoming]) -> WorkingSet:
     in one flush."""
     emails = [i.reading.email for i in incoming if i.reading.email is not None]
     work = WorkingSet(s)
-    work.load_records(system, [i.record.external_id for i in incoming], emails)
+    ids = [x for i in incoming for x in (i.record.external_id, *i.record.known_as)]
+    work.load_records(system, ids, emails)
     newcomers = {
         i.reading.email: None
         for i in incoming
         if i.reading.email is not None
-        and work.link(system, i.record.external_id) is None
+        and find_link(work, system, i.record) is None
         and work.contact_by_email(i.reading.email) is None
     }
     work.create_contacts(newcomers)
@@ -92,7 +93,7 @@ def _fold(
     """Merge the record into its contact and keep what the system now holds; True when
     that changed anything planning looks at (the contact, the link, its shadow)."""
     record, reading = item.record, item.reading
-    link = work.link(system, record.external_id)
+    link = find_link(work, system, record)
     shadow = link.shadow if link is not None else None
     ctx.report.of(system).kept_unmapped += len(reading.kept)
     for rejected in reading.rejected:

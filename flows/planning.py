@@ -7,6 +7,7 @@ from typing import Any
 
 from flows.context import SyncContext
 from mapping.config import MappingConfig
+from mapping.identity import address_change
 from mapping.plan import plan_fields
 from state import repository as repo
 from state.models import OutboxRow
@@ -32,14 +33,20 @@ def plan_contacts(
             if link is None and not ctx.config.identity_binding(system).pushes:
                 continue
             shadow = link.shadow if link is not None else None
+            rules = ctx.connectors[system].rules
             payload = plan_fields(
                 ctx.config,
                 system,
                 state,
                 shadow,
                 unread=link.unread if link is not None else (),
-                rules=ctx.connectors[system].rules,
+                rules=rules,
             )
+            identity = ctx.config.identity_binding(system)
+            moved = address_change(identity.field, contact.email, shadow, rules)
+            if moved is not None and identity.pushes:
+                # The address changed in another system: this one's record follows.
+                payload[identity.field] = moved
             planned.append(
                 repo.PlannedWrite(
                     system=system,

@@ -25,6 +25,9 @@ PATCH_STATUSES = frozenset({"subscribed", "unsubscribed", "cleaned", "pending"})
 COMPLIANCE_STATUSES = frozenset({"unsubscribed", "cleaned"})
 FROM_COMPLIANCE = frozenset({"pending", "unsubscribed"})
 ARCHIVED = "archived"
+# Members whose address may not be changed: the app lets only a contact that can
+# be mailed have its address edited; the stricter reading refuses the API too.
+LOCKED_ADDRESS_STATUSES = frozenset({"unsubscribed", "cleaned", ARCHIVED})
 NOT_VALIDATED = (
     "The resource submitted could not be validated. For field-specific details, "
     "see the 'errors' array."

@@ -13,6 +13,7 @@ from sandbox.hs_properties import is_valid_email
 from sandbox.mc_fields import MergeFieldRegistry
 from sandbox.mc_rules import (
     ARCHIVED,
+    LOCKED_ADDRESS_STATUSES,
     PATCH_STATUSES,
     WRITABLE_STATUSES,
     McError,
@@ -127,9 +128,49 @@ class MailchimpState:
         return existing, False
 
     def patch(self, member: McMember, body: Mapping[str, Any]) -> bool:
-        """``PATCH /members/{hash}``; returns whether anything changed; raises McError."""
+        """``PATCH /members/{hash}``; returns whether anything changed; raises McError.
+
+        An ``email_address`` other than the member's own changes the member's
+        address (see `change_email`); the rest of the body then applies to it.
+        """
         check_statuses(body, ("status",), PATCH_STATUSES)
-        return self.update(member, body)
+        email = body.get("email_address")
+        moved = False
+        if email is not None and subscriber_hash(str(email)) != member.id:
+            self.change_email(member, str(email))
+            moved = True
+        return self.update(member, body) or moved
+
+    def change_email(self, member: McMember, email: str) -> None:
+        """Give the member a new address; it keeps its status, fields, tags and history.
+
+        Stricter readings (docs/sandbox.md): the member's ``id`` is the hash of
+        its address, so it changes and the old hash no longer finds it (only
+        ``contact_id`` and ``web_id`` stay); an address already on the list,
+        archived members included, is refused; a member in a compliance state
+        (unsubscribed, cleaned) or archived cannot have its address changed.
+        """
+        email = email.strip()
+        if not is_valid_email(email):
+            raise invalid_email(email)
+        if member.status in LOCKED_ADDRESS_STATUSES:
+            raise McError(
+                400,
+                "Member In Compliance State",
+                f"{member.email} is {member.status}: its email address cannot be changed.",
+            )
+        taken = self.members.get(subscriber_hash(email))
+        if taken is not None:
+            raise McError(
+                400,
+                "Member Exists",
+                f"{email} is already a list member.",
+                [{"field": "email_address", "message": "This address is already a list member."}],
+            )
+        del self.members[member.id]
+        member.email = email
+        self.members[member.id] = member
+        member.last_changed = max(utcnow(), member.last_changed)
 
     def subscribe_one(
         self, item: Mapping[str, Any], update_existing: bool

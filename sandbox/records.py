@@ -92,6 +92,14 @@ class McMember:
     # The status a member had when it was archived: an archived member that had
     # unsubscribed or bounced stays in its compliance state when it is re-added.
     archived_from: str = ""
+    # The contact record's own id: Mailchimp documents `id` as the hash of the
+    # address (it follows an email change) and `contact_id` as the record's id
+    # (it does not). Fixed from the address the member was created with.
+    contact_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.contact_key:
+            self.contact_key = subscriber_hash(self.email)
 
     @property
     def id(self) -> str:
@@ -109,7 +117,7 @@ class McMember:
             "id": digest,
             "email_address": self.email,
             "unique_email_id": digest[:10],
-            "contact_id": hashlib.md5((digest + list_id).encode()).hexdigest(),
+            "contact_id": hashlib.md5((self.contact_key + list_id).encode()).hexdigest(),
             "full_name": full,
             "web_id": self.web_id,
             "email_type": self.email_type,

@@ -30,7 +30,8 @@ class WorkingSet:
     # -- loading ---------------------------------------------------------------
 
     def load_records(self, system: str, external_ids: Iterable[str], emails: Iterable[str]) -> None:
-        """Everything needed to identify and plan records pulled from `system`."""
+        """Everything needed to identify and plan records pulled from `system`
+        (`external_ids` may include other ids the records are known by)."""
         ids = sorted(set(external_ids))
         for chunk in chunks(ids):
             self._remember_links(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -113,3 +115,66 @@ def test_hubspot_merge_moves_the_link_to_the_survivor(
     assert members_after[both[0]]["job_title"] == "Merged"
     # Consent-first: the second address's member is left as it was, never archived.
     assert members_after[both[1]]["_raw"]["status"] == members[both[1]]["_raw"]["status"]
+
+
+def test_crm_email_change_moves_the_mailchimp_member(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = next(
+        e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "subscribed"
+    )
+    member = members[email]["_raw"]
+    contacts = contact_count(settings)
+    with vendors.hubspot as hs:
+        hs.patch(
+            f"/crm/v3/objects/contacts/{crm[email]['_raw']['id']}",
+            json={"properties": {"email": "Moved." + email}},
+        ).raise_for_status()
+    run_sync()
+    vendors.reset_stats()
+    run_sync()
+
+    assert vendors.stats()["write_calls"] == {"hubspot": 0, "mailchimp": 0}  # converged
+    assert contact_count(settings) == contacts
+    members_after = email_view(vendors, mapping)
+    assert email not in members_after
+    assert len(members_after) == len(members)  # the member moved; none was added
+    moved = members_after["moved." + email]["_raw"]
+    assert moved["contact_id"] == member["contact_id"]  # the same member, its history kept
+    assert moved["web_id"] == member["web_id"]
+    assert moved["status"] == "subscribed"
+    assert moved["timestamp_signup"] == member["timestamp_signup"]
+    assert not [d.reason for d in dead_letters(settings) if "moved." in d.reason]
+
+
+def test_mailchimp_email_change_moves_the_crm_contact(
+    run_sync: Runner, vendors: Vendors, mapping: MappingConfig, settings: Settings
+) -> None:
+    run_sync()
+    crm, members = crm_view(vendors, mapping), email_view(vendors, mapping)
+    email = next(
+        e for e in sorted(set(crm) & set(members)) if members[e]["_raw"]["status"] == "subscribed"
+    )
+    contacts = contact_count(settings)
+    time.sleep(1.1)  # whole-second timestamps on the email side
+    with vendors.mailchimp as mc:
+        response = mc.patch(
+            f"/lists/{vendors.config.list_id}/members/{members[email]['_raw']['id']}",
+            json={"email_address": "renamed." + email},
+        )
+        assert response.status_code == 200, response.text
+    run_sync()
+    vendors.reset_stats()
+    run_sync()
+
+    assert vendors.stats()["write_calls"] == {"hubspot": 0, "mailchimp": 0}
+    assert contact_count(settings) == contacts
+    crm_after, members_after = crm_view(vendors, mapping), email_view(vendors, mapping)
+    assert len(crm_after) == len(crm) and len(members_after) == len(members)
+    assert email not in crm_after
+    after = crm_after["renamed." + email]
+    assert after["_raw"]["id"] == crm[email]["_raw"]["id"]  # the same CRM contact
+    assert after["email_consent"] == crm[email]["email_consent"]
+    assert members_after["renamed." + email]["_raw"]["status"] == "subscribed"

@@ -168,7 +168,7 @@ def test_replaying_an_old_copy_never_turns_back_a_later_change(
         ).raise_for_status()
     asyncio.run(_sync(broken_settings))
     letters = [row for row in open_letters(settings) if row[2] == "lead_source"]
-    mine = [row for row in letters if member["id"] in row[3]]
+    mine = [row for row in letters if member["contact_id"] in row[3]]
     assert len(mine) == 1, "one open letter per record and field"
 
     assert all(r.resolved for r in _replay(settings, [row[0] for row in letters]))
@@ -255,7 +255,7 @@ def test_replaying_one_field_keeps_the_others_unwritten(
     asyncio.run(_sync(quiet))
     time.sleep(1.1)
     asyncio.run(_sync(quiet))  # reads back its own writes; later runs will not see the member
-    letters = {row[2]: row[0] for row in open_letters(settings) if member["id"] in row[3]}
+    letters = {row[2]: row[0] for row in open_letters(settings) if member["contact_id"] in row[3]}
     assert set(letters) == {"service_line", "lead_source"}
 
     fixed = tmp_path / "mapping.yaml"

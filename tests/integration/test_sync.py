@@ -370,10 +370,11 @@ def test_after_a_crm_email_change_the_member_keeps_receiving_updates(
     vendors.hubspot_opt_out("new." + email, DEFAULT_SUBSCRIPTION_ID)
     run_sync()
     after = email_view(vendors, mapping)
-    # The person's member (still under the old address) got both changes; no second member.
-    assert after[email]["job_title"] == "Moved"
-    assert after[email]["_raw"]["status"] == "unsubscribed"
-    assert "new." + email not in after
+    # The person's member moved to the new address and got both changes; no second member.
+    assert after["new." + email]["job_title"] == "Moved"
+    assert after["new." + email]["_raw"]["status"] == "unsubscribed"
+    assert after["new." + email]["_raw"]["contact_id"] == members[email]["_raw"]["contact_id"]
+    assert email not in after
     assert not [
         d
         for d in dead_letters(settings)
