@@ -10,7 +10,7 @@ from tests.integration.vendors import Vendors
 async def test_member_changed_mid_pull_does_not_hide_another(
     sandbox: SandboxServer, vendors: Vendors
 ) -> None:
-    everyone = {m["id"] for m in vendors.members()}
+    everyone = {m["contact_id"] for m in vendors.members()}
     client = MailchimpClient(
         f"{sandbox.url}/3.0", vendors.config.mailchimp_api_key, vendors.config.list_id
     )
@@ -28,7 +28,7 @@ async def test_member_changed_mid_pull_does_not_hide_another(
                 moved = page.records[0]
                 with vendors.mailchimp as mc:
                     mc.patch(
-                        f"/lists/{vendors.config.list_id}/members/{moved.external_id}",
+                        f"/lists/{vendors.config.list_id}/members/{moved.fields['id']}",
                         json={"merge_fields": {"FNAME": "Edited"}},
                     ).raise_for_status()
                 first = False
