@@ -73,7 +73,9 @@ def test_an_unreadable_field_is_set_aside_alone_and_replayed(
     time.sleep(1.1)
     sync_with(settings)
 
-    [letter] = [row for row in _letters(settings) if row[3].get("external_id") == member["contact_id"]]
+    [letter] = [
+        row for row in _letters(settings) if row[3].get("external_id") == member["contact_id"]
+    ]
     letter_id, field, reason, payload = letter
     assert field == "phone"
     assert payload["rejected_value"] == UK_NUMBER
