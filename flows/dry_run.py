@@ -1,15 +1,17 @@
 """`baton sync --dry-run`: a whole run that plans every write and sends none.
 
 The run is the real one (`flows.run.sync_once`: settling, pulls, merges, planning, the
-claim loop) over a `ScratchDatabase`, with a push step that keeps each claimed batch
-instead of sending it. Pulls, read-backs and the settling of writes a crash left in
-flight only read from the systems. Everything the steps store (links, shadows, the
+claim loop, the push step) with two things swapped: a `ScratchDatabase`, and connectors
+that read through the real ones and take each write as done without sending it
+(`flows.planning_connector`). Pulls, read-backs and the settling of writes a crash left
+in flight only read from the systems. Everything the steps store (links, shadows, the
 outbox, cursors, dead letters) goes into the scratch transaction and is rolled back, so
-the plan is exactly what the next real run would send, computed by the same code.
+the plan is what the next real run would send, computed by the same code.
 
 Only the run record stays: the run is opened (and its lease taken) on the real database
 before the scratch copy starts and closed there after it is discarded, with the planned
-counts in its stats. A real run cannot start meanwhile: the lease is held.
+counts in its stats (its created / updated counts stay 0: nothing was written). A real
+run cannot start meanwhile: the lease is held.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from enum import StrEnum
 
 from connectors.contract import FieldValue, WriteOp
 from flows.context import SyncContext, close_run
+from flows.planning_connector import PlanningConnector
 from flows.run import Steps, sync_once
 from state.models import RunStatus
 from state.scratch import ScratchDatabase
@@ -85,17 +88,17 @@ async def dry_run(ctx: SyncContext, steps: Steps | None = None) -> WritePlan:
     """Run `ctx`'s run without sending a write or keeping anything but its run record.
 
     `ctx` is opened on the real database (`flows.run.open_context`); this closes it there.
-    `steps` give the fetch and apply steps (their push step is never called).
+    `steps` are the run's steps (the Prefect flow passes its tasks).
     """
     plan = WritePlan(ctx.systems)
-
-    async def keep(_ctx: SyncContext, system: str, ops: Sequence[WriteOp]) -> None:
-        plan.add(system, ops)
-
+    connectors = {
+        system: PlanningConnector(connector, plan.add)
+        for system, connector in ctx.connectors.items()
+    }
     scratch = ScratchDatabase(ctx.db.url)
     started = time.perf_counter()
     try:
-        await sync_once(replace(ctx, db=scratch), replace(steps or Steps(), push=keep))
+        await sync_once(replace(ctx, db=scratch, connectors=connectors), steps or Steps())
     except BaseException as exc:
         scratch.discard()
         _close(ctx, plan, started, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
@@ -117,4 +120,6 @@ def _close(
 ) -> None:
     ctx.report.seconds = time.perf_counter() - started
     ctx.report.planned = plan.counts()
+    for counts in ctx.report.systems.values():
+        counts.created = counts.updated = 0  # planned, not written
     close_run(ctx, status, error)
