@@ -11,6 +11,8 @@ from typing import Any
 
 from sandbox.hs_subscriptions import SUBSCRIPTIONS, optout_property
 
+# When the seeded portal's own definitions were made.
+PORTAL_CREATED = "2026-01-05T09:00:00.000Z"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 LIFECYCLE_STAGES = (
@@ -74,33 +76,51 @@ class PropertyDef:
     options: dict[str, str] = field(default_factory=dict)  # value -> label, in display order
     read_only: bool = False
     custom: bool = False
+    # What a definition write may set besides the above; HubSpot echoes each back.
+    description: str = ""
+    display_order: int = -1
+    hidden: bool = False
+    form_field: bool | None = None  # None: shown on forms unless read-only
+    has_unique_value: bool | None = None  # None: only ``email`` is unique
+    hidden_options: frozenset[str] = frozenset()  # still valid values, kept off forms
+    option_orders: tuple[tuple[str, int], ...] = ()  # value -> displayOrder given on write
+    created_at: str = PORTAL_CREATED
+    updated_at: str = PORTAL_CREATED
 
     def to_json(self) -> dict[str, Any]:
+        orders = dict(self.option_orders)
         return {
             "name": self.name,
             "label": self.label,
             "type": self.type,
             "fieldType": self.field_type,
             "groupName": self.group,
-            "description": "",
+            "description": self.description,
             "options": [
-                {"label": label, "value": value, "displayOrder": order, "hidden": False}
+                {
+                    "label": label,
+                    "value": value,
+                    "displayOrder": orders.get(value, order),
+                    "hidden": value in self.hidden_options,
+                }
                 for order, (value, label) in enumerate(self.options.items())
             ],
-            "displayOrder": -1,
+            "displayOrder": self.display_order,
             "calculated": False,
             "externalOptions": False,
-            "hasUniqueValue": self.name == "email",
-            "hidden": False,
+            "hasUniqueValue": (
+                self.name == "email" if self.has_unique_value is None else self.has_unique_value
+            ),
+            "hidden": self.hidden,
             "hubspotDefined": not self.custom,
-            "formField": not self.read_only,
+            "formField": not self.read_only if self.form_field is None else self.form_field,
             "modificationMetadata": {
                 "archivable": self.custom,
                 "readOnlyDefinition": not self.custom,
                 "readOnlyValue": self.read_only,
             },
-            "createdAt": "2026-01-05T09:00:00.000Z",
-            "updatedAt": "2026-01-05T09:00:00.000Z",
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
             "archived": False,
         }
 

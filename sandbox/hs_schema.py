@@ -11,6 +11,9 @@ Where HubSpot's documentation leaves a point open, this takes the stricter readi
   enumeration with select, radio, checkbox or booleancheckbox; phone_number with phonenumber;
 - an enumeration needs a non-empty ``options`` list; every option needs ``label``, ``value``
   and ``hidden`` (the spec's ``OptionInput``), and values must be distinct and non-blank;
+- ``description``, ``displayOrder``, ``hidden``, ``formField`` and ``hasUniqueValue`` must have
+  their JSON types (a boolean is not a number); options keep their ``hidden`` flag and
+  ``displayOrder`` as written, and a hidden option is still a valid value;
 - HubSpot-defined properties cannot be edited through PATCH (real portals allow a few, such as
   the options of ``lifecyclestage``; Baton never relies on that).
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sandbox.hs_properties import PropertyDef
+from sandbox.timefmt import hubspot_iso, utcnow
 
 VALID_FIELD_TYPES: dict[str, frozenset[str]] = {
     "string": frozenset({"text", "textarea", "phonenumber", "html", "file"}),
@@ -62,16 +66,31 @@ def _invalid(message: str, name: str = "") -> SchemaRefusal:
     return SchemaRefusal(400, "VALIDATION_ERROR", message, (detail,))
 
 
-def _options(raw: Any, kind: str) -> dict[str, str] | SchemaRefusal:
+@dataclass(frozen=True)
+class OptionSet:
+    """Enumeration options as written: labels by value (in order), hidden ones, given orders."""
+
+    labels: dict[str, str]
+    hidden: frozenset[str] = frozenset()
+    orders: tuple[tuple[str, int], ...] = ()
+
+    def fields(self) -> dict[str, Any]:
+        """The PropertyDef fields this option list sets."""
+        return {"options": self.labels, "hidden_options": self.hidden, "option_orders": self.orders}
+
+
+def _options(raw: Any, kind: str) -> OptionSet | SchemaRefusal:
     if raw is None:
         if kind == "enumeration":
             return _invalid("options are required for an enumeration property", "options")
-        return {}
+        return OptionSet({})
     if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
         return _invalid("options must be a list of objects", "options")
     if kind == "enumeration" and not raw:
         return _invalid("an enumeration property needs at least one option", "options")
     out: dict[str, str] = {}
+    hidden: set[str] = set()
+    orders: list[tuple[str, int]] = []
     for index, option in enumerate(raw):
         missing = [k for k in ("label", "value", "hidden") if k not in option]
         if missing:
@@ -81,7 +100,39 @@ def _options(raw: Any, kind: str) -> dict[str, str] | SchemaRefusal:
             return _invalid(f"options[{index}] needs a non-blank string value", "options")
         if value in out:
             return _invalid(f"option value {value!r} appears twice", "options")
+        if not isinstance(option["hidden"], bool):
+            return _invalid(f"options[{index}].hidden must be a boolean", "options")
+        order = option.get("displayOrder")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+            return _invalid(f"options[{index}].displayOrder must be an integer", "options")
         out[value] = label
+        if option["hidden"]:
+            hidden.add(value)
+        if order is not None:
+            orders.append((value, order))
+    return OptionSet(out, frozenset(hidden), tuple(orders))
+
+
+# Optional definition fields a write may set: body key -> (PropertyDef field, JSON type).
+_EXTRAS: dict[str, tuple[str, type]] = {
+    "description": ("description", str),
+    "displayOrder": ("display_order", int),
+    "hidden": ("hidden", bool),
+    "formField": ("form_field", bool),
+    "hasUniqueValue": ("has_unique_value", bool),
+}
+
+
+def _extras(body: Mapping[str, Any]) -> dict[str, Any] | SchemaRefusal:
+    """The optional fields present in ``body``, type-checked (a bool is not an integer)."""
+    out: dict[str, Any] = {}
+    for key, (attr, kind) in _EXTRAS.items():
+        if key not in body:
+            continue
+        value = body[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return _invalid(f"{key} must be of type {kind.__name__}", key)
+        out[attr] = value
     return out
 
 
@@ -119,14 +170,21 @@ class PropertyRegistry:
         options = _options(body.get("options"), kind)
         if isinstance(options, SchemaRefusal):
             return options
+        extras = _extras(body)
+        if isinstance(extras, SchemaRefusal):
+            return extras
+        now = hubspot_iso(utcnow())
         prop = PropertyDef(
             name,
             body["label"],
             kind,
             field_type,
             group=body["groupName"],
-            options=options,
             custom=True,
+            created_at=now,
+            updated_at=now,
+            **options.fields(),
+            **extras,
         )
         self.properties[name] = prop
         return prop
@@ -160,10 +218,13 @@ class PropertyRegistry:
             options = _options(body["options"], kind)
             if isinstance(options, SchemaRefusal):
                 return options
-            changes["options"] = options
+            changes.update(options.fields())
         elif kind == "enumeration" and not prop.options:
             return _invalid("options are required for an enumeration property", "options")
-        updated = replace(prop, **changes)
+        extras = _extras(body)
+        if isinstance(extras, SchemaRefusal):
+            return extras
+        updated = replace(prop, **changes, **extras, updated_at=hubspot_iso(utcnow()))
         self.properties[name] = updated
         return updated
 

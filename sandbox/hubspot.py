@@ -34,8 +34,19 @@ def _int_param(raw: str | None, default: int, name: str) -> int:
         raise BadRequest(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def _requested(raw: str | None) -> list[str]:
-    return [p.strip() for p in (raw or "").split(",") if p.strip()]
+def _bool_param(raw: str | None, name: str) -> bool:
+    """``true``/``false`` in any case (the Python SDK sends ``True``); anything else is refused
+    (the stricter reading: HubSpot does not document what it makes of other values)."""
+    value = (raw or "false").lower()
+    if value not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false, got {raw!r}")
+    return value == "true"
+
+
+def _requested(values: list[str]) -> list[str]:
+    """Requested property names: HubSpot takes a comma-separated list, the parameter repeated
+    (``properties=a&properties=b``, as the official SDKs send it), or both."""
+    return [p.strip() for raw in values for p in raw.split(",") if p.strip()]
 
 
 def _failure_response(failure: WriteFailure) -> JSONResponse:
@@ -68,8 +79,8 @@ async def list_contacts(request: Request, store: SandboxStore) -> Response:
     if limit < 1 or limit > LIST_MAX:
         raise BadRequest(f"limit must be between 1 and {LIST_MAX}")
     after = _int_param(q.get("after"), 0, "after")
-    archived = q.get("archived", "false").lower() == "true"
-    props = _requested(q.get("properties"))
+    archived = _bool_param(q.get("archived"), "archived")
+    props = _requested(q.getlist("properties"))
     with store.lock:
         page, cursor = store.hubspot.page(after, limit, archived)
         results = [c.to_json(props) for c in page]
@@ -87,7 +98,7 @@ async def get_contact(request: Request, store: SandboxStore) -> Response:
         contact = store.hubspot.get(ident, q.get("idProperty"))
         if contact is None:
             return _not_found(ident)
-        return JSONResponse(contact.to_json(_requested(q.get("properties"))))
+        return JSONResponse(contact.to_json(_requested(q.getlist("properties"))))
 
 
 async def merge_contacts(request: Request, store: SandboxStore) -> Response:
@@ -199,15 +210,15 @@ def _batch_error(failure: WriteFailure, key: str, ident: str, trace: Any) -> dic
     context: dict[str, list[str]] = {key: [ident]}
     if trace is not None:
         context["objectWriteTraceId"] = [str(trace)]
-    entry: dict[str, Any] = {
+    # The spec's StandardError requires errors and links, so both are always present.
+    return {
         "status": "error",
         "category": failure.category,
         "message": failure.message,
         "context": context,
+        "errors": [e.to_json() for e in failure.errors],
+        "links": {},
     }
-    if failure.errors:
-        entry["errors"] = [e.to_json() for e in failure.errors]
-    return entry
 
 
 def _batch_response(

@@ -80,6 +80,13 @@ ERRATA = (
         "HubSpot answers a requested property that has no value with null; the schema's "
         "property map does not say nullable",
     ),
+    Erratum(
+        "hubspot/",
+        "query ",
+        re.compile(r"^'(True|False)' is not a boolean$"),
+        "the official Python SDK (hubspot-api-client 12) writes query booleans as Python's "
+        "True/False (e.g. get_page(archived=True)); HubSpot reads them case-insensitively",
+    ),
 )
 
 

@@ -235,3 +235,26 @@ def test_rate_limit_429(sandbox: SandboxServer, hubspot: httpx.Client) -> None:
     # Each search also counted in the 10-second budget: one slot is left of three.
     assert hubspot.get(CONTACTS + "/1001").status_code == 200
     assert hubspot.get(CONTACTS + "/1001").status_code == 429
+
+
+def test_repeated_properties_parameters_all_count(hubspot: httpx.Client) -> None:
+    params = [("limit", "3"), ("properties", "phone"), ("properties", "company,jobtitle")]
+    results = hubspot.get(CONTACTS, params=params).json()["results"]
+    assert all({"phone", "company", "jobtitle"} <= set(r["properties"]) for r in results)
+    one = hubspot.get(f"{CONTACTS}/{results[0]['id']}", params=params[1:]).json()
+    assert {"phone", "company", "jobtitle"} <= set(one["properties"])
+
+
+def test_archived_takes_a_boolean_in_any_case(hubspot: httpx.Client) -> None:
+    assert hubspot.get(CONTACTS, params={"archived": "True"}).status_code == 200
+    refused = hubspot.get(CONTACTS, params={"archived": "maybe"})
+    assert refused.status_code == 400
+    assert "archived" in refused.json()["message"]
+
+
+def test_batch_errors_carry_errors_and_links(hubspot: httpx.Client) -> None:
+    body = hubspot.post(
+        f"{CONTACTS}/batch/read", json={"inputs": [{"id": "9999999"}], "properties": []}
+    ).json()
+    (error,) = body["errors"]
+    assert error["errors"] == [] and error["links"] == {}
