@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Iterator
@@ -17,8 +16,15 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import plan_views, views
-from connectors.errors import AuthenticationFailed, ConnectorError, RequestRejected, Unreachable
+from cli import interrupts, plan_views, views
+from cli.interrupts import Interrupted, run_until_signal
+from connectors.errors import (
+    AuthenticationFailed,
+    ConnectorError,
+    RequestRejected,
+    TimedOut,
+    Unreachable,
+)
 from connectors.http import RetryPolicy
 from connectors.mailchimp import LIST_NOT_FOUND
 from flows.settings import Settings, SettingsProblem
@@ -48,7 +54,9 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "BATON_" + "_".join(str(p) for p in first["loc"]).upper()
-        fail(f"{name}: {first['msg']}")
+        # A validator's own words, without pydantic's "Value error, " in front.
+        reason = first.get("ctx", {}).get("error") or first["msg"]
+        fail(f"{name}: {reason}")
 
 
 def open_database(settings: Settings, *, must_exist: bool = False) -> Database:
@@ -90,6 +98,8 @@ def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
         fail(f"BATON_MAPPING_FILE: {exc}")
     except LeaseHeld as exc:
         fail(f"another run is in progress: {exc}")
+    except TimedOut as exc:
+        fail(timeout_line(settings, exc, prefix))
     except Unreachable as exc:
         fail(
             f"{settings.setting_for(exc.system)}: {prefix}cannot reach {exc.system} ({exc.message})"
@@ -110,6 +120,37 @@ def one_line_errors(settings: Settings, doing: str = "") -> Iterator[None]:
         fail(f"BATON_DATABASE_URL: {prefix}{one_line(exc)}")
 
 
+def timeout_line(settings: Settings, exc: TimedOut, prefix: str) -> str:
+    """Which wait ran out, for which system, and the setting that sets it."""
+    if exc.category == TimedOut.CONNECT:
+        setting = "BATON_HTTP_CONNECT_TIMEOUT_SECONDS"
+        seconds = settings.http_connect_timeout_seconds
+        what = "did not accept a connection"
+    else:
+        setting = "BATON_HTTP_READ_TIMEOUT_SECONDS"
+        seconds = settings.http_read_timeout_seconds
+        what = "accepted the connection but did not answer"
+    return (
+        f"{setting}: {prefix}{exc.system} ({exc.message}) {what} within {seconds:g} s, "
+        f"on every attempt; check {settings.setting_for(exc.system)} or raise {setting}"
+    )
+
+
+def refuse_if_running(settings: Settings) -> None:
+    """A second sync is refused before anything slow starts (the run takes the lease
+    again, atomically, when it starts)."""
+    from datetime import timedelta
+
+    from flows.context import refuse_if_running as check
+
+    db = open_database(settings)
+    try:
+        with one_line_errors(settings):
+            check(db, timedelta(seconds=settings.lease_timeout_seconds))
+    finally:
+        db.dispose()
+
+
 def preflight(settings: Settings) -> None:
     """Check settings, the mapping, both systems and their fields before anything runs."""
     from flows.run import build_connectors, verify_systems
@@ -126,27 +167,30 @@ def preflight(settings: Settings) -> None:
             for connector in connectors.values():
                 await connector.aclose()
 
-    with one_line_errors(settings):
-        asyncio.run(check())
+    with one_line_errors(settings), checking(settings):
+        run_until_signal(check())
 
 
-def quiet_prefect() -> None:
-    # Baton reports failures itself, in one line; Prefect's own error logs
-    # (with tracebacks) would repeat them. The Prefect UI still has every state.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+@contextmanager
+def checking(settings: Settings) -> Iterator[None]:
+    """A spinner while the systems are asked, on a terminal only."""
+    if not err.is_terminal:
+        yield
+        return
+    with err.status("checking settings, the mapping and both systems…"):
+        yield
 
 
 def run_flow(settings: Settings, *, dry_run: bool = False) -> dict[str, Any]:
-    """Run the Prefect flow; failures it can explain end in one line."""
-    quiet_prefect()
-    from flows.sync import SyncIncomplete, sync_flow
+    """Run one sync (see `cli.engine` for which engine); failures it can explain end
+    in one line."""
+    from cli.engine import run_sync_command
+    from cli.progress import RunProgress
+    from flows.runner import SyncIncomplete
 
     with one_line_errors(settings, "sync stopped"):
         try:
-            result: dict[str, Any] = asyncio.run(sync_flow(verify=False, dry_run=dry_run))
+            result = run_sync_command(settings, RunProgress(err), dry_run=dry_run)
         except SyncIncomplete as exc:
             print_report("Baton sync (incomplete)", exc.summary)
             fail(
@@ -183,8 +227,8 @@ def sync(
 ) -> None:
     """Run one sync now (pull both systems, merge, push the differences)."""
     settings = load_settings()
+    refuse_if_running(settings)
     preflight(settings)
-    open_database(settings).dispose()
     summary = run_flow(settings, dry_run=dry_run)
     if dry_run:
         out.print(plan_views.dry_run_report(summary))
@@ -249,13 +293,31 @@ def sandbox(
         invalid_emails=invalid_emails,
         missing_emails=missing_emails,
     )
-    out.print(f"HubSpot-style API:   http://127.0.0.1:{port}  (token {config.hubspot_token})")
-    out.print(
-        f"Mailchimp-style API: http://127.0.0.1:{port}/3.0  (key {config.mailchimp_api_key},"
-        f" list {config.list_id})"
-    )
-    out.print("request counts: GET /_sandbox/stats; stop with Ctrl-C")
+    url = f"http://127.0.0.1:{port}"
+    # Plain print: lines to paste must not be wrapped or styled. The sandbox's
+    # credentials are its own fixed ones, not secrets.
+    print(f"# HubSpot-style API on {url}, Mailchimp-style API on {url}/3.0")
+    print("# point Baton at this sandbox: paste these lines into another shell")
+    for line in sandbox_exports(
+        url, config.hubspot_token, config.mailchimp_api_key, config.list_id
+    ):
+        print(line)
+    print("# request counts: GET /_sandbox/stats; stop with Ctrl-C", flush=True)
     serve(config, "127.0.0.1", port, access_log=access_log)
+
+
+def sandbox_exports(url: str, token: str, key: str, list_id: str) -> list[str]:
+    """`export` lines that point Baton at a sandbox on `url`."""
+    import shlex
+
+    settings = {
+        "BATON_HUBSPOT_BASE_URL": url,
+        "BATON_HUBSPOT_TOKEN": token,
+        "BATON_MAILCHIMP_BASE_URL": f"{url}/3.0",
+        "BATON_MAILCHIMP_API_KEY": key,
+        "BATON_MAILCHIMP_LIST_ID": list_id,
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in settings.items()]
 
 
 @app.command()
@@ -349,11 +411,16 @@ def replay(
 @app.command()
 def status() -> None:
     """Last runs, cursors, outbox depth and open dead letters."""
+    from datetime import timedelta
+
+    from flows.context import dead_runs
     from state import repository as repo
 
-    db = open_database(load_settings(), must_exist=True)
+    settings = load_settings()
+    db = open_database(settings, must_exist=True)
     with db.session() as s:
-        out.print(views.recent_runs(repo.recent_runs(s)))
+        dead = dead_runs(s, timedelta(seconds=settings.lease_timeout_seconds))
+        out.print(views.recent_runs(repo.recent_runs(s), dead))
         cursors = Table(title="Cursors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         cursors.add_column("stream")
         cursors.add_column("pulled up to (UTC)")
@@ -378,10 +445,16 @@ _register_subcommands()
 
 def run() -> None:
     """Console-script entry point."""
+    interrupts.install()
     try:
         app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except Interrupted as exc:
+        # A sync run it cut short is recorded as interrupted and its lease released.
+        err.print(
+            f"[bold red]stopped:[/] {exc}; nothing is lost, the next `baton sync` carries on",
+            highlight=False,
+        )
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from rich import box
@@ -42,7 +42,8 @@ def run_report(title: str, summary: Mapping[str, Any], *, legend: bool = True) -
     return Group(table, footer)
 
 
-def recent_runs(runs: Iterable[SyncRunRow]) -> Table:
+def recent_runs(runs: Iterable[SyncRunRow], killed: Container[int] = ()) -> Table:
+    """`killed`: runs marked running whose process is gone."""
     table = Table(title="Recent runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column, justify in (
         ("run", "right"),
@@ -59,7 +60,7 @@ def recent_runs(runs: Iterable[SyncRunRow]) -> Table:
         writes = sum(c.get("created", 0) + c.get("updated", 0) for c in systems)
         dead = sum(c.get("dead_lettered", 0) for c in systems)
         seconds = run.stats.get("seconds")
-        status, written = str(run.status), str(writes)
+        status, written = "killed" if run.id in killed else str(run.status), str(writes)
         if run.stats.get("dry_run"):
             # A dry run sent nothing: show what it planned instead.
             planned = run.stats.get("planned", {}).values()

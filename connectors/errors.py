@@ -3,6 +3,7 @@
     ConnectorError                 anything that went wrong talking to an outside system
     ├── ConfigurationError         the client cannot even be built (bad URL, missing credential)
     ├── Unreachable                connection refused / DNS / timeout after all retries
+    │   └── TimedOut               no connection or no answer within the timeout, every attempt
     ├── AuthenticationFailed       401 / 403: the credential is wrong or lacks scopes
     ├── RateLimited                429 still coming back after all retries
     ├── ServerError                5xx still coming back after all retries
@@ -50,6 +51,13 @@ class ConfigurationError(ConnectorError):
 
 class Unreachable(ConnectorError):
     """The server could not be reached (connection error or timeout)."""
+
+
+class TimedOut(Unreachable):
+    """Every attempt ran out of time; `category` says which wait: CONNECT or READ."""
+
+    CONNECT = "connect"
+    READ = "read"
 
 
 class AuthenticationFailed(ConnectorError):

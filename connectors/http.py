@@ -31,6 +31,7 @@ from connectors.errors import (
     RateLimited,
     RequestRejected,
     ServerError,
+    TimedOut,
     Unreachable,
 )
 from connectors.pacing import ConnectionCap, WindowBudget
@@ -107,7 +108,7 @@ class ApiClient:
         budget: WindowBudget | None = None,
         concurrency: ConnectionCap | None = None,
         retry: RetryPolicy | None = None,
-        timeout_s: float = 30.0,
+        timeout_s: float | httpx.Timeout = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.stats = CallStats()
@@ -241,8 +242,9 @@ class ApiClient:
             else:
                 response = await client.request(method, path, params=params, json=json)
         except httpx.TimeoutException as exc:
+            phase = TimedOut.CONNECT if isinstance(exc, httpx.ConnectTimeout) else TimedOut.READ
             raise _Transient(
-                Unreachable, f"timed out talking to {self.host} ({type(exc).__name__})"
+                TimedOut, f"timed out talking to {self.host} ({type(exc).__name__})", category=phase
             ) from None
         except httpx.TransportError as exc:
             raise _Transient(

@@ -70,7 +70,7 @@ class HubSpotClient(ApiClient):
         properties: Sequence[str],
         quota: HubSpotQuota | None = None,
         retry: RetryPolicy | None = None,
-        timeout_s: float = 30.0,
+        timeout_s: float | httpx.Timeout = 30.0,
         subscription_id: int | None = None,
         legal_basis: str | None = None,
         legal_basis_explanation: str | None = None,

@@ -89,7 +89,7 @@ class MailchimpClient(ApiClient):
         *,
         max_connections: int = MAX_CONNECTIONS,
         retry: RetryPolicy | None = None,
-        timeout_s: float = 30.0,
+        timeout_s: float | httpx.Timeout = 30.0,
     ) -> None:
         if not api_key:
             raise ConfigurationError("Mailchimp API key is empty", system=self.system)

@@ -22,7 +22,7 @@ from flows.report import RunReport
 from mapping.config import MappingConfig
 from state import repository as repo
 from state.database import Database
-from state.models import RunStatus, SyncRunRow, utcnow
+from state.models import LeaseRow, RunStatus, SyncRunRow, utcnow
 
 
 @dataclass
@@ -92,6 +92,38 @@ def open_run(db: Database, lease_timeout: timedelta) -> tuple[int, datetime]:
         s.commit()
         # Whole seconds: Mailchimp's last_changed has no finer precision.
         return run.id, run.started_at.replace(microsecond=0)
+
+
+def refuse_if_running(db: Database, lease_timeout: timedelta) -> None:
+    """Raise `LeaseHeld` when a live run holds the lease.
+
+    A cheap early look, so a second `baton sync` is refused before anything slow
+    starts; `open_run` takes the lease atomically all the same.
+    """
+    with db.session() as s:
+        lease = s.get(LeaseRow, LEASE)
+    if lease is not None and _alive(lease, lease_timeout):
+        raise repo.LeaseHeld(lease.run_id, lease.heartbeat_at)
+
+
+def dead_runs(s: Session, lease_timeout: timedelta) -> set[int]:
+    """Runs still marked running whose process is gone (killed, or its machine died).
+
+    Only the lease holder is running: a run marked running without the lease, or
+    holding it from a process no longer alive, is not (the next run records it
+    as interrupted).
+    """
+    running = set(s.scalars(select(SyncRunRow.id).where(SyncRunRow.status == RunStatus.RUNNING)))
+    lease = s.get(LeaseRow, LEASE)
+    if lease is not None and lease.run_id in running and _alive(lease, lease_timeout):
+        running.discard(lease.run_id)
+    return running
+
+
+def _alive(lease: LeaseRow, timeout: timedelta) -> bool:
+    if lease.run_id is None or lease.heartbeat_at < utcnow() - timeout:
+        return False
+    return not (lease.holder and process_gone(lease.holder))
 
 
 def this_process() -> str:

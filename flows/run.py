@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from connectors.contract import ContactConnector
 from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
@@ -39,6 +41,10 @@ def build_connectors(
 ) -> dict[str, ContactConnector]:
     settings.require_credentials()
     assert settings.hubspot_token and settings.mailchimp_api_key and settings.mailchimp_list_id
+    # Writes and waits for a free pooled connection get the read timeout too.
+    timeout = httpx.Timeout(
+        settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
+    )
     return {
         "hubspot": HubSpotClient(
             settings.hubspot_base_url,
@@ -46,6 +52,7 @@ def build_connectors(
             properties=config.vendor_fields("hubspot"),
             quota=HubSpotQuota(settings.hubspot_rate_tier, settings.hubspot_rate_share),
             retry=retry,
+            timeout_s=timeout,
             subscription_id=settings.hubspot_subscription_id,
             legal_basis=settings.hubspot_legal_basis,
             legal_basis_explanation=settings.hubspot_legal_basis_explanation,
@@ -56,6 +63,7 @@ def build_connectors(
             settings.mailchimp_list_id,
             max_connections=settings.mailchimp_max_connections,
             retry=retry,
+            timeout_s=timeout,
         ),
     }
 
@@ -147,6 +155,11 @@ async def sync_once(ctx: SyncContext, steps: Steps = _PLAIN_STEPS) -> RunReport:
         for system in ctx.systems:
             await _guarded(ctx, system, reconcile_in_flight(ctx, system))
         await pull_and_push(ctx, steps)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Told to stop (a signal): the run ends cleanly where it was.
+        ctx.report.seconds = time.perf_counter() - started
+        close_run(ctx, RunStatus.INTERRUPTED, "stopped by a signal before it finished")
+        raise
     except BaseException as exc:
         ctx.report.seconds = time.perf_counter() - started
         close_run(ctx, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.hubspot_quota import HubSpotTier
 from connectors.mailchimp import MAX_CONNECTIONS
+from flows.setting_checks import base_url_problem, secret_problem
+from state.database import database_url_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
@@ -35,7 +37,11 @@ class SettingsProblem(Exception):
 class Settings(BaseSettings):
     """`BATON_*` environment variables. Secrets are `SecretStr`: never printed."""
 
-    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+    # hide_input_in_errors: a refused value (a token with a stray newline) must not
+    # reach a message, a log or Prefect's state of a deployment run.
+    model_config = SettingsConfigDict(
+        env_prefix="BATON_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     hubspot_base_url: str = "https://api.hubapi.com"
@@ -66,6 +72,34 @@ class Settings(BaseSettings):
     hubspot_rate_share: float = Field(default=1.0, gt=0, le=1)
     """The part of that budget Baton may use; lower it when other apps share the portal."""
     mailchimp_max_connections: int = Field(default=MAX_CONNECTIONS, ge=1, le=MAX_CONNECTIONS)
+    http_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    """How long to wait for a vendor to accept a connection (each attempt)."""
+    http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
+    """How long to wait for an answer once connected (each attempt; retries follow)."""
+
+    @field_validator("hubspot_token", "mailchimp_api_key")
+    @classmethod
+    def _usable_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = secret_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("hubspot_base_url", "mailchimp_base_url")
+    @classmethod
+    def _usable_base_url(cls, value: str | None) -> str | None:
+        problem = base_url_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("sync_overlap_seconds")
     @classmethod

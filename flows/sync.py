@@ -1,5 +1,9 @@
 """The Prefect flow: a task per page fetched, per page applied and per batch pushed,
-never per record."""
+never per record.
+
+`baton sync` runs it when a Prefect server is configured (`PREFECT_API_URL`), and
+deployments run it on a schedule; the run itself is `flows.runner.run_sync`.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ from prefect.cache_policies import NONE
 
 from connectors.contract import Page, WriteOp
 from flows.context import SyncContext
-from flows.dry_run import dry_run as plan_run
 from flows.pull import apply_page, fetch_page
 from flows.push import push_batch
-from flows.run import Steps, build_connectors, open_context, sync_once, verify_systems
+from flows.report import RunReport
+from flows.run import Steps
+from flows.runner import SyncIncomplete, run_sync, summary_of
 from flows.settings import Settings
-from mapping.config import load_mapping
 from state.repository import LeaseHeld
+
+__all__ = ["SyncIncomplete", "sync_flow"]
 
 
 @task(name="fetch-page", cache_policy=NONE, log_prints=False)
@@ -50,31 +56,21 @@ async def sync_flow(
     the run plans every write and sends none (`flows.dry_run`); the result holds
     the planned counts and a sample.
     """
-    settings = Settings()
-    config = load_mapping(settings.mapping_file, phone_region=settings.phone_default_region)
-    connectors = build_connectors(settings, config)
+    steps = Steps(fetch=fetch_page_task, apply=apply_page_task, push=push_batch_task)
     try:
-        if verify:
-            await verify_systems(config, connectors, settings.mapping_file)
-        try:
-            ctx = open_context(settings, connectors=connectors, config=config)
-        except LeaseHeld as exc:
-            get_run_logger().warning("sync skipped: %s", exc)
-            return {"skipped": str(exc)}
-        sample: list[dict[str, Any]] = []
-        try:
-            steps = Steps(fetch=fetch_page_task, apply=apply_page_task, push=push_batch_task)
-            if dry_run:
-                plan = await plan_run(ctx, steps)
-                sample = [write.as_dict() for write in plan.sample()]
-                report = ctx.report
-            else:
-                report = await sync_once(ctx, steps)
-        finally:
-            ctx.db.dispose()
-    finally:
-        for connector in connectors.values():
-            await connector.aclose()
+        report, sample = await run_sync(Settings(), steps, verify=verify, dry_run=dry_run)
+    except LeaseHeld as exc:
+        get_run_logger().warning("sync skipped: %s", exc)
+        return {"skipped": str(exc)}
+    except SyncIncomplete as exc:
+        # The Prefect state says what the report says: not every system was synced.
+        await _finish(exc.report, artifacts)
+        raise
+    await _finish(report, artifacts)
+    return summary_of(report, sample, dry_run)
+
+
+async def _finish(report: RunReport, artifacts: bool) -> None:
     summary = report.as_dict()
     get_run_logger().info("sync run %s finished: %s", report.run_id, summary)
     if artifacts:
@@ -90,23 +86,3 @@ async def sync_flow(
         await acreate_table_artifact(
             key="baton-sync-run", table=rows, description=f"Baton sync run {report.run_id}"
         )
-    if report.errors:
-        # The Prefect state says what the report says: not every system was synced.
-        raise SyncIncomplete(report.errors, {"run_id": report.run_id, **summary})
-    if dry_run:
-        return {"run_id": report.run_id, **summary, "sample": sample}
-    return {"run_id": report.run_id, **summary}
-
-
-def _would(kinds: dict[str, int]) -> dict[str, int]:
-    """A dry run's planned writes as artifact columns (`would_create`, `would_update`)."""
-    return {f"would_{kind}": count for kind, count in kinds.items()}
-
-
-class SyncIncomplete(Exception):
-    """Some systems were set aside during the run; `summary` still has its counts."""
-
-    def __init__(self, errors: dict[str, str], summary: dict[str, Any]) -> None:
-        super().__init__("; ".join(f"{system}: {error}" for system, error in errors.items()))
-        self.errors = errors
-        self.summary = summary

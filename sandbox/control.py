@@ -37,6 +37,7 @@ async def get_stats(request: Request) -> Response:
         stats = store.stats
         body = {
             "requests": dict(stats.requests),
+            "first_request_at": stats.first_request_at,
             "write_calls": {
                 "hubspot": stats.write_calls["hubspot"],
                 "mailchimp": stats.write_calls["mailchimp"],

@@ -111,7 +111,7 @@ def hubspot_route(
     async def endpoint(request: Request) -> Response:
         store = store_of(request)
         with store.lock:
-            store.stats.requests[key] += 1
+            store.stats.count_request(key)
         await _latency(store)
         fault = store.take_fault(method, request.url.path)
         if fault is not None:
@@ -213,7 +213,7 @@ def mailchimp_route(
     async def endpoint(request: Request) -> Response:
         store = store_of(request)
         with store.lock:
-            store.stats.requests[key] += 1
+            store.stats.count_request(key)
         if not store.enter_mailchimp():
             with store.lock:
                 store.stats.throttled["mailchimp"] += 1

@@ -76,6 +76,9 @@ class Stats:
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
+        self.first_request_at: float | None = None
+        """Wall-clock time (epoch seconds) of the first vendor request: a command's
+        start-up time is measured up to it."""
         self.write_calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         """Requests the sandbox's own rate limits refused (429), by system."""
@@ -90,6 +93,11 @@ class Stats:
         # objectWriteTraceId, or the same body for the same record (see record_write).
         self.duplicate_writes: Counter[str] = Counter()
         self._applied: dict[str, set[tuple[str, str]]] = {"hubspot": set(), "mailchimp": set()}
+
+    def count_request(self, key: str) -> None:
+        if self.first_request_at is None:
+            self.first_request_at = time.time()
+        self.requests[key] += 1
 
     def record_write(self, system: str, record: str, fingerprint: str | None = None) -> None:
         """Count one applied record write; `fingerprint` names the write itself (a trace id,

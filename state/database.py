@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex
 
@@ -20,6 +20,49 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+# Where a missing database driver comes from: module -> what to install.
+_DRIVER_PACKAGES = {
+    "psycopg2": "psycopg2-binary (or use postgresql+psycopg:// with 'psycopg[binary]')",
+    "psycopg": "'psycopg[binary]'",
+    "pg8000": "pg8000",
+    "pymysql": "PyMySQL",
+    "MySQLdb": "mysqlclient",
+}
+
+
+def database_url_problem(url: str) -> str | None:
+    """What makes `url` unusable for Baton's state, in words, or None.
+
+    Never quotes the URL: it may carry a password. An in-memory SQLite database
+    is refused because it would forget every link, cursor and outbox entry the
+    moment the process ends (and the next run would create every record again).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return (
+            "is not a database URL (expected e.g. sqlite:///.baton/baton.db or "
+            "postgresql+psycopg://user@host/db)"
+        )
+    if parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:")
+        or parsed.query.get("mode") == "memory"
+        or str(parsed.database).startswith("file::memory:")
+    ):
+        return "an in-memory SQLite database loses all state when Baton exits; name a file"
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"SQLAlchemy knows no database called {parsed.drivername!r}"
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = (exc.name or "").split(".")[0]
+        install = _DRIVER_PACKAGES.get(module, module or "its driver")
+        return f"the {parsed.drivername} driver is not installed: install {install}"
+    return None
 
 
 class Database:

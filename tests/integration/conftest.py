@@ -39,10 +39,10 @@ def settings(base_settings: Settings, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def base_settings(sandbox: SandboxServer, sandbox_config: SandboxConfig) -> Settings:
+def base_settings(sandbox: SandboxServer, sandbox_config: SandboxConfig, tmp_path) -> Settings:
     """Settings pointing at the sandbox; each test gives it its own database."""
     return Settings(
-        database_url="sqlite://",
+        database_url=f"sqlite:///{tmp_path / 'base.db'}",
         hubspot_base_url=sandbox.url,
         hubspot_token=sandbox_config.hubspot_token,
         mailchimp_base_url=f"{sandbox.url}/3.0",

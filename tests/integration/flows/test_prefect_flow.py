@@ -36,6 +36,11 @@ async def test_sync_flow_runs_through_prefect(monkeypatch: pytest.MonkeyPatch, t
         runs = await client.read_flow_runs()
         tasks = await client.read_task_runs()
         artifact = await client.read_latest_artifacts()
+        everything = [*await client.read_artifacts(), *await client.read_logs(), *runs, *tasks]
+    # What Prefect keeps (artifacts, logs, run parameters and states) holds no secret.
+    kept = "\n".join(item.model_dump_json() for item in everything)
+    assert config.hubspot_token not in kept
+    assert config.mailchimp_api_key not in kept
     assert sum(1 for r in runs if r.state is not None and r.state.is_completed()) >= 2
     names = {t.name.rsplit("-", 1)[0] for t in tasks}
     assert {"fetch-page", "apply-page", "push-batch"} <= names

@@ -376,3 +376,22 @@ def test_mailchimp_connections_are_capped_at_the_vendor_limit() -> None:
     with pytest.raises(ConfigurationError, match="1 to 10"):
         MailchimpClient(MC_URL, MC_KEY, "L1", max_connections=11)
     assert MailchimpClient(MC_URL, MC_KEY, "L1")._limits.max_connections == 10
+
+
+@pytest.mark.parametrize(
+    ("raised", "phase"),
+    [(httpx.ConnectTimeout("no SYN-ACK"), "connect"), (httpx.ReadTimeout("silent"), "read")],
+)
+async def test_timeouts_say_which_wait_ran_out(
+    hubspot: HubSpotClient, raised: httpx.TimeoutException, phase: str
+) -> None:
+    from connectors.errors import TimedOut
+
+    hubspot.retry = RetryPolicy(max_attempts=2, base_wait_s=0.001, max_wait_s=0.01)
+    with respx.mock(base_url=HS_URL) as router:
+        route = router.get(PROP).mock(side_effect=raised)
+        with pytest.raises(TimedOut) as info:
+            await hubspot.check()
+    assert info.value.category == phase
+    assert isinstance(info.value, Unreachable)  # callers that only know Unreachable still work
+    assert route.call_count == 2
