@@ -245,6 +245,14 @@ def _consent_binding(name: str, system: str, binding: Binding, rules: SystemRule
     meanings = vocabulary.meanings
     known = ", ".join(meanings)
     found: list[Finding] = []
+    if not (binding.pulls and binding.pushes):
+        found.append(
+            Finding(
+                _at(name, system, "direction"),
+                f"consent must flow both ways: an opt-out recorded in {system} has to reach "
+                "the other system and one recorded there has to reach it; remove `direction:`",
+            )
+        )
     writes = binding.values if binding.values is not None else {c.value: c.value for c in Consent}
     if binding.pushes:
         for canonical, vendor in writes.items():

@@ -282,3 +282,8 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     assert all(isinstance(n, int) for n in lines)
     with pytest.raises(MappingConfigError, match=r"and 2 more problems"):
         parse_mapping(text, FILE)
+
+
+def test_consent_flows_both_ways() -> None:
+    text = BASE.replace("      field: status\n", "      field: status\n      direction: pull\n")
+    only(problems(text), text, "direction: pull", "consent must flow both ways")
