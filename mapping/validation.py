@@ -278,6 +278,21 @@ def _consent_binding(name: str, system: str, binding: Binding, rules: SystemRule
                     )
                 )
     reads = binding.vendor_to_canonical() if binding.pulls else None
+    if binding.pulls:
+        readable = reads if reads is not None else {c.value: c.value for c in Consent}
+        for vendor, meaning in meanings.items():
+            if meaning is ConsentMeaning.WITHDRAWN and vendor not in readable:
+                found.append(
+                    Finding(
+                        _at(
+                            name,
+                            system,
+                            "read_values" if binding.read_values is not None else "values",
+                        ),
+                        f"{system} {vendor!r} records an opt-out but is not read: add "
+                        f"`{vendor}: opted_out` (or bounced) so it reaches the other system",
+                    )
+                )
     for vendor, canonical in (reads or {}).items():
         meaning = meanings.get(vendor)
         at = _at(name, system, "read_values" if binding.read_values is not None else "values")

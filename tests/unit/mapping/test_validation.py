@@ -287,3 +287,15 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
 def test_consent_flows_both_ways() -> None:
     text = BASE.replace("      field: status\n", "      field: status\n      direction: pull\n")
     only(problems(text), text, "direction: pull", "consent must flow both ways")
+
+
+def test_an_opt_out_that_is_not_read_is_refused() -> None:
+    text = BASE.replace("        cleaned: bounced\n", "", 1)
+    only(
+        problems(text),
+        text,
+        "read_values:",
+        "mailchimp 'cleaned' records an opt-out but is not read",
+        "add `cleaned: opted_out`",
+        occurrence=position_index(text, "transactional: not_specified", "read_values:"),
+    )
