@@ -28,7 +28,7 @@ DEFINITIONS = "/communication-preferences/v4/definitions"
 BATCH_WRITE = "/communication-preferences/v4/statuses/batch/write"
 BATCH_MAX = 100  # HubSpot documents no limit; 100 is the stricter reading
 # How long a part-filled batch of withdrawals waits for the next write batch to join.
-LINGER_S = 0.3
+LINGER_S = 1.0
 
 
 def optout_property(subscription_id: int) -> str:

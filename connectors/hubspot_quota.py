@@ -30,7 +30,7 @@ SEARCH_PER_SECOND = 5
 # How far the network may bunch requests that left evenly spaced; the budgets
 # leave this much room so a server counting arrivals never sees one too many.
 BURST_SLACK_S = 0.5
-SEARCH_SLACK_S = 0.25
+SEARCH_SLACK_S = 0.1
 
 
 class HubSpotTier(StrEnum):

@@ -60,8 +60,15 @@ def portal(per_side: int, refused: float = 0.0) -> SandboxConfig:
 
 def first_sync(sandbox: Sandbox, db: Path, per_side: int) -> dict[str, Any]:
     env = sandbox.env(db, BATON_SYNC_OVERLAP_SECONDS=OVERLAP_S)
-    result = run_sync(env)
-    return measure(result, {"hubspot": per_side, "mailchimp": per_side})
+    return measured(sandbox, env, {"hubspot": per_side, "mailchimp": per_side})
+
+
+def measured(sandbox: Sandbox, env: dict[str, str], must_pull: dict[str, int]) -> dict[str, Any]:
+    """One sync's figures, with the 429s the sandbox answered during it."""
+    before = sum(sandbox.stats()["throttled"].values())
+    figures = measure(run_sync(env), must_pull)
+    figures["throttled"] = sum(sandbox.stats()["throttled"].values()) - before
+    return figures
 
 
 @pytest.mark.parametrize("per_side", SIZES)
@@ -72,14 +79,13 @@ def test_sync_at_the_floor(per_side: int, tmp_path: Path) -> None:
         rows.append((f"first sync, {per_side:,} per side", first))
         env = sandbox.env(tmp_path / "clean.db", BATON_SYNC_OVERLAP_SECONDS=OVERLAP_S)
         time.sleep(int(OVERLAP_S) + 1)  # the incremental then reaches back only to its edits
-        settle_raw = run_sync(env)
         written = {name: c["created"] + c["updated"] for name, c in first["counts"].items()}
-        settle = measure(settle_raw, written)
+        settle = measured(sandbox, env, written)
         rows.append(("settling sync (reads back the first sync's writes)", settle))
         step = 100
         ids = [1001 + i for i in range(0, per_side, step)]
         members = edit_both_sides(sandbox, ids, per_side // step)
-        incremental = measure(run_sync(env), {"hubspot": len(ids), "mailchimp": members})
+        incremental = measured(sandbox, env, {"hubspot": len(ids), "mailchimp": members})
         rows.append((f"incremental, 1 % changed ({len(ids)} + {members})", incremental))
         clean_records = sandbox.stats()["records"]
     with sandbox_process(portal(per_side, refused=0.2)) as sandbox:
@@ -92,7 +98,10 @@ def test_sync_at_the_floor(per_side: int, tmp_path: Path) -> None:
     (RESULTS / f"floor-{per_side}.md").write_text(table)
     print("\n" + table)
     for name, m in rows:
-        print(name, json.dumps({k: m[k] for k in ("calls", "errors", "db_held_s", "marks")}))
+        print(
+            name,
+            json.dumps({k: m[k] for k in ("calls", "errors", "db_held_s", "marks", "throttled")}),
+        )
 
     assert clean_records == {"hubspot": per_side + per_side // 2, "mailchimp": per_side * 3 // 2}
     assert settle["counts"]["hubspot"]["created"] + settle["counts"]["hubspot"]["updated"] == 0
