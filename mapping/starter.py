@@ -11,7 +11,9 @@ fields, the consent binding, whether marketing reads it) and pairs fields:
   same or similar, when both hold the same kind of value. An enumeration's choices are the
   CRM's option values; the other side's `values` map each onto the option with the same
   label (or value). Options only one side offers are kept, so no value is lost: `baton
-  mapping apply` adds them to the other side.
+  mapping apply` adds them to the other side. A picklist may also pair with a text field:
+  the text field then gets the picklist's labels, `direction: push` (the picklist owns
+  the values; free text read back could hold anything).
 
 Two rules hold whatever pairs: a field whose name or label looks clinical is declared
 `sensitive: true` and never bound toward a marketing system, and a field the system
@@ -59,7 +61,9 @@ SENSITIVE_TERMS = (
 )
 _SIMILAR = 0.8
 # Types whose values one can hold for the other (a phone can live in a text field).
-_COMPATIBLE = {frozenset({"phone", "string"})}
+# A picklist pairs with a text field too: the text side gets the picklist's labels,
+# written only (the picklist owns its values; free text could hold anything).
+_COMPATIBLE = {frozenset({"phone", "string"}), frozenset({"enum", "string"})}
 
 
 @dataclass(frozen=True)
@@ -207,20 +211,28 @@ def _bind_custom(
     claimed: dict[str, set[str]],
 ) -> None:
     kinds = {str(f.canonical_type) for f in picks.values()}
-    kind = "phone" if kinds == {"phone", "string"} else kinds.pop()
+    kind = "phone" if kinds == {"phone", "string"} else "enum" if "enum" in kinds else kinds.pop()
     if kind in ("enum", "multi_select") and not any(f.options for f in picks.values()):
         kind = "string"  # options kept outside the portal (HubSpot external options)
+    # Text fields paired with a picklist: written with its labels, never read.
+    copies = {s for s, f in picks.items() if kind == "enum" and f.canonical_type != "enum"}
+    if copies and len(copies) == len(picks):
+        copies = set()
     block: dict[str, Any] = {} if kind == "string" else {"type": kind}
     sensitive = any(looks_sensitive(f) for f in picks.values())
     if sensitive:
         block["sensitive"] = True
     values: dict[str, dict[str, str]] = {}
     if kind in ("enum", "multi_select"):
-        choices, values = _choices(picks, ordered)
+        lists = {s: f for s, f in picks.items() if s not in copies}
+        choices, values = _choices(lists, ordered)
         block["choices"] = choices
+        labels = _labels(lists, choices)
+        for system in copies:
+            values[system] = {c: labels.get(c, c) for c in choices}
         missing = [
             f"{system} lacks {', '.join(map(repr, lacking))}"
-            for system, lacking in _lacking(picks, values).items()
+            for system, lacking in _lacking(lists, values).items()
             if lacking
         ]
         if missing:
@@ -232,8 +244,10 @@ def _bind_custom(
         if sensitive and side.marketing:
             starter.note(canonical, f"sensitive: not bound to {side.system} ({info.name})")
             continue
+        if side.system in copies and info.read_only:
+            continue  # a copy nobody can write is no copy
         claimed[side.system].add(info.name)
-        block[side.system] = _binding(info, values.get(side.system))
+        block[side.system] = _binding(info, values.get(side.system), side.system in copies)
     if sum(1 for s in ordered if s.system in block) == 0:
         return
     starter.blocks[canonical] = block
@@ -258,10 +272,14 @@ def _with_policy(block: Mapping[str, Any], systems: Sequence[str]) -> dict[str, 
     return out
 
 
-def _binding(info: FieldInfo, values: Mapping[str, str] | None) -> str | dict[str, Any]:
+def _binding(
+    info: FieldInfo, values: Mapping[str, str] | None, copy: bool = False
+) -> str | dict[str, Any]:
     binding: dict[str, Any] = {"field": info.name}
     if info.read_only:
         binding["direction"] = "pull"
+    elif copy:
+        binding["direction"] = "push"
     if values and any(k != v for k, v in values.items()):
         binding["values"] = dict(values)
     return binding if len(binding) > 1 else info.name
@@ -298,6 +316,16 @@ def _choices(
                 values[systems[0]][canonical] = canonical
         values[system] = mapped
     return choices, values
+
+
+def _labels(picks: Mapping[str, FieldInfo], choices: Sequence[str]) -> dict[str, str]:
+    """Canonical value -> the label the first picklist shows for it."""
+    labels: dict[str, str] = {}
+    for info in picks.values():
+        options = info.options or ()
+        for value, label in zip(options, info.option_labels or options, strict=False):
+            labels.setdefault(value, label)
+    return {c: labels.get(c, c) for c in choices}
 
 
 def _lacking(
@@ -376,7 +404,9 @@ def _canonical_name(a: FieldInfo, b: FieldInfo) -> str:
     for info in (a, b):
         tail = info.name.rsplit(".", 1)[-1]
         if re.fullmatch(r"[a-z][a-z0-9_]*", tail):
-            return tail.removeprefix("hs_")
+            spelt = _slug(info.label)
+            # `lifecyclestage` labelled "Lifecycle Stage" reads better as lifecycle_stage.
+            return spelt if spelt.replace("_", "") == tail else tail.removeprefix("hs_")
     return _slug(a.label) or _slug(b.label) or "field"
 
 

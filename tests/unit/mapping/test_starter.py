@@ -116,6 +116,42 @@ def test_enum_choices_come_from_the_crm_and_options_one_side_lacks_are_kept() ->
     parse_mapping(render(starter))
 
 
+def test_a_picklist_pairs_with_a_text_field_that_gets_its_labels_written_only() -> None:
+    starter = build_starter(
+        _systems(
+            [
+                FieldInfo(
+                    "lifecyclestage",
+                    "Lifecycle Stage",
+                    "enumeration",
+                    ("lead", "mql"),
+                    ("Lead", "Marketing Qualified Lead"),
+                    canonical_type="enum",
+                )
+            ],
+            [
+                FieldInfo(
+                    "merge_fields.STAGE",
+                    "Lifecycle Stage",
+                    "text",
+                    custom=True,
+                    canonical_type="string",
+                )
+            ],
+        )
+    )
+    block = starter.blocks["lifecycle_stage"]
+    assert block["choices"] == ["lead", "mql"]
+    assert block["hubspot"] == "lifecyclestage"
+    assert block["mailchimp"] == {
+        "field": "merge_fields.STAGE",
+        "direction": "push",
+        "values": {"lead": "Lead", "mql": "Marketing Qualified Lead"},
+    }
+    assert "policy" not in block and "lifecycle_stage" not in starter.notes
+    parse_mapping(render(starter))
+
+
 def test_a_clinical_field_stays_in_the_crm_and_a_read_only_one_is_pulled() -> None:
     starter = build_starter(
         _systems(
