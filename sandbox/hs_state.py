@@ -145,7 +145,7 @@ class HubSpotState:
                 "CONFLICT", f"Contact already exists. Existing ID: {existing}", status=409
             )
         moment = now or utcnow()
-        contact = HubContact(self.next_id, dict(props), moment, moment)
+        contact = HubContact(self.next_id, dict(props), moment, moment, origin="API")
         self.next_id += 1
         contact.sync_system_props()
         self.contacts[contact.id] = contact
@@ -174,17 +174,16 @@ class HubSpotState:
                 status=409,
             )
         changed = False
+        now = utcnow()
         for name, value in props.items():
-            if (contact.props.get(name) or "") != value:
-                contact.props[name] = value
-                changed = True
+            changed = contact.set_prop(name, value, now, "API") or changed
         if new_key is not None and new_key != old_key:
             self.by_email.pop(old_key, None)
             if new_key:
                 self.by_email[new_key] = contact.id
             contact.props.update(self.comm.contact_props(new_key))
         if changed:
-            contact.updated = max(utcnow(), contact.updated)
+            contact.updated = max(now, contact.updated)
             contact.sync_system_props()
             self.index.note(contact)
         return changed
@@ -229,8 +228,9 @@ class HubSpotState:
         if contact is None:
             return
         props = self.comm.contact_props(key)
-        if any(contact.props.get(k) != v for k, v in props.items()):
-            contact.props.update(props)
+        # HubSpot derives these from the subscription statuses: their source is CALCULATED.
+        changed = [contact.set_prop(k, v, now, "CALCULATED") for k, v in props.items()]
+        if any(changed):
             contact.updated = max(now, contact.updated)
             contact.sync_system_props()
             self.index.note(contact)

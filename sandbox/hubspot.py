@@ -20,6 +20,9 @@ from sandbox.timefmt import hubspot_iso, utcnow
 
 BASE = "/crm/v3/objects/contacts"
 LIST_MAX = 100
+# A list page that asks for property history is smaller (the SDK's PROPERTY_HISTORY_MAX_SIZE);
+# a larger limit is refused rather than silently cut (stricter reading).
+HISTORY_LIST_MAX = 50
 SEARCH_MAX = 200
 SEARCH_WINDOW = 10_000
 BATCH_MAX = 100
@@ -81,9 +84,14 @@ async def list_contacts(request: Request, store: SandboxStore) -> Response:
     after = _int_param(q.get("after"), 0, "after")
     archived = _bool_param(q.get("archived"), "archived")
     props = _requested(q.getlist("properties"))
+    history = _requested(q.getlist("propertiesWithHistory"))
+    if history and limit > HISTORY_LIST_MAX:
+        raise BadRequest(
+            f"limit must be at most {HISTORY_LIST_MAX} when propertiesWithHistory is requested"
+        )
     with store.lock:
         page, cursor = store.hubspot.page(after, limit, archived)
-        results = [c.to_json(props) for c in page]
+        results = [c.to_json(props, history) for c in page]
     body: dict[str, Any] = {"results": results}
     if cursor is not None:
         link = f"{request.base_url}crm/v3/objects/contacts?after={cursor}&limit={limit}"
@@ -98,7 +106,11 @@ async def get_contact(request: Request, store: SandboxStore) -> Response:
         contact = store.hubspot.get(ident, q.get("idProperty"))
         if contact is None:
             return _not_found(ident)
-        return JSONResponse(contact.to_json(_requested(q.getlist("properties"))))
+        return JSONResponse(
+            contact.to_json(
+                _requested(q.getlist("properties")), _requested(q.getlist("propertiesWithHistory"))
+            )
+        )
 
 
 async def merge_contacts(request: Request, store: SandboxStore) -> Response:
@@ -255,6 +267,9 @@ async def batch_read(request: Request, store: SandboxStore) -> Response:
     body = await read_json(request)
     inputs = _inputs(body)
     props = body.get("properties") or []
+    history = body.get("propertiesWithHistory") or []
+    if not isinstance(props, list) or not isinstance(history, list):
+        raise BadRequest("properties and propertiesWithHistory must be lists")
     id_property = body.get("idProperty")
     started = hubspot_iso(utcnow())
     results, errors = [], []
@@ -276,7 +291,7 @@ async def batch_read(request: Request, store: SandboxStore) -> Response:
                     )
                 )
             else:
-                results.append(contact.to_json(props))
+                results.append(contact.to_json(props, history))
     return _batch_response(results, errors, started, 200)
 
 

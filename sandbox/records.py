@@ -11,6 +11,9 @@ from typing import Any
 from sandbox.hs_properties import DEFAULT_PROPERTIES
 from sandbox.timefmt import hubspot_iso, mailchimp_iso
 
+# Kept by HubSpot itself; their history is their current value.
+SYSTEM_PROPERTIES = frozenset({"createdate", "lastmodifieddate", "hs_object_id"})
+
 
 def subscriber_hash(email: str) -> str:
     """Mailchimp member id: md5 hex of the trimmed, lower-cased email."""
@@ -26,6 +29,40 @@ class HubContact:
     created: datetime
     updated: datetime
     archived: bool = False
+    # How the first values arrived (``sourceType`` of their history entries).
+    origin: str = "IMPORT"
+    # Versions of a property since its first value, oldest first: (value, when, sourceType).
+    # A property absent here has had one value only, from ``created`` (kept implicit so a
+    # seeded portal costs nothing extra).
+    history: dict[str, list[tuple[str | None, datetime, str]]] = field(default_factory=dict)
+
+    def set_prop(self, name: str, value: str | None, when: datetime, source: str) -> bool:
+        """Write one value, keeping its history; returns whether it changed."""
+        old = self.props.get(name)
+        if (old or "") == (value or ""):
+            return False
+        if name not in self.history:
+            self.history[name] = [(old, self.created, self.origin)] if old else []
+        self.history[name].append((value, when, source))
+        self.props[name] = value
+        return True
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """``propertiesWithHistory`` entries of one property, newest first."""
+        if name in SYSTEM_PROPERTIES:
+            when = self.updated if name == "lastmodifieddate" else self.created
+            found: list[tuple[str | None, datetime, str]] = [
+                (self.props.get(name) or "", when, "CALCULATED")
+            ]
+        elif name in self.history:
+            found = list(self.history[name])
+        else:
+            value = self.props.get(name)
+            found = [(value, self.created, self.origin)] if value else []
+        return [
+            {"value": v, "timestamp": hubspot_iso(t), "sourceType": source}
+            for v, t, source in reversed(found)
+        ]
 
     def sync_system_props(self) -> None:
         """Keep the server-managed properties in step with the record fields."""
@@ -33,12 +70,16 @@ class HubContact:
         self.props["lastmodifieddate"] = hubspot_iso(self.updated)
         self.props["hs_object_id"] = str(self.id)
 
-    def to_json(self, requested: Iterable[str] = ()) -> dict[str, Any]:
+    def to_json(
+        self, requested: Iterable[str] = (), with_history: Iterable[str] = ()
+    ) -> dict[str, Any]:
         names = list(DEFAULT_PROPERTIES)
         names.extend(n for n in requested if n and n not in names)
+        history = {n: self.versions(n) for n in with_history}
         return {
             "id": str(self.id),
             "properties": {n: self.props.get(n) for n in names},
+            **({"propertiesWithHistory": history} if history else {}),
             "createdAt": hubspot_iso(self.created),
             "updatedAt": hubspot_iso(self.updated),
             "archived": self.archived,

@@ -14,6 +14,7 @@ from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputUpsert,
     BatchInputSimplePublicObjectId,
+    BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,
     PublicMergeInput,
@@ -359,3 +360,35 @@ def test_a_write_without_its_required_fields_is_refused_by_sandbox_and_spec(
     )
     assert response.status_code == 400
     traffic.refused()
+
+
+def test_property_history_comes_back_newest_first(hs: hubspot.Client, traffic: Traffic) -> None:
+    basic = hs.crm.contacts.basic_api
+    contact = basic.get_page(limit=1, properties=["jobtitle"]).results[0]
+    seeded = contact.properties.get("jobtitle")
+    for title in ("Nurse", "Charge Nurse"):
+        basic.update(contact.id, SimplePublicObjectInput(properties={"jobtitle": title}))
+    one = basic.get_by_id(contact.id, properties_with_history=["jobtitle", "createdate"])
+    versions = one.properties_with_history["jobtitle"]
+    expected = ["Charge Nurse", "Nurse", *([seeded] if seeded else [])]
+    assert [v.value for v in versions] == expected
+    assert [v.source_type for v in versions[:2]] == ["API", "API"]
+    stamps = [v.timestamp for v in versions]
+    assert stamps == sorted(stamps, reverse=True)
+    assert [v.source_type for v in one.properties_with_history["createdate"]] == ["CALCULATED"]
+    page = basic.get_page(limit=50, properties_with_history=["jobtitle"]).results
+    (listed,) = [c for c in page if c.id == contact.id]
+    assert [v.value for v in listed.properties_with_history["jobtitle"]] == expected
+    read = hs.crm.contacts.batch_api.read(
+        BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=contact.id)],
+            properties=["jobtitle"],
+            properties_with_history=["jobtitle"],
+        )
+    )
+    assert [v.value for v in read.results[0].properties_with_history["jobtitle"]] == expected
+    # A history page is at most 50 records; more is refused, not silently cut.
+    with pytest.raises(ApiException) as too_many:
+        basic.get_page(limit=51, properties_with_history=["jobtitle"])
+    assert too_many.value.status == 400
+    assert "GET /crm/v3/objects/contacts/{contactId}" in traffic.clean().operations
