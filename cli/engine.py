@@ -10,11 +10,12 @@ directly instead, and prefect is not even imported.
 from __future__ import annotations
 
 import os
+import signal
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from cli.interrupts import run_until_signal
+from cli.interrupts import Interrupted, run_until_signal
 from cli.progress import RunProgress
 from flows.settings import Settings
 
@@ -49,9 +50,19 @@ def run_sync_command(
     and `Interrupted` on SIGINT / SIGTERM (the run is then recorded as interrupted)."""
     if prefect_api_configured():
         quiet_prefect()
+        from prefect.exceptions import TerminationSignal
+
         from flows.sync import sync_flow
 
-        result: dict[str, Any] = run_until_signal(sync_flow(verify=False, dry_run=dry_run))
+        # Prefect's engine takes SIGTERM over while a flow runs (raising
+        # TerminationSignal); the loop then cancels the flow on its way out, so the
+        # run is still recorded as interrupted. SIGINT stays with Baton.
+        try:
+            result: dict[str, Any] = run_until_signal(
+                sync_flow(verify=False, dry_run=dry_run), signals=(signal.SIGINT,)
+            )
+        except TerminationSignal as exc:
+            raise Interrupted(exc.signal) from None
         return result
     from flows.runner import run_sync, summary_of
 

@@ -42,9 +42,11 @@ def install() -> None:
         signal.signal(signum, _raise_interrupted)
 
 
-def run_until_signal(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`; a stop signal cancels it and raises `Interrupted` once
-    its cleanup has run."""
+def run_until_signal(
+    main: Coroutine[Any, Any, T], signals: tuple[signal.Signals, ...] = STOP_SIGNALS
+) -> T:
+    """`asyncio.run(main)`; a stop signal (of `signals`) cancels it and raises
+    `Interrupted` once its cleanup has run."""
 
     async def guarded() -> T:
         loop = asyncio.get_running_loop()
@@ -57,7 +59,7 @@ def run_until_signal(main: Coroutine[Any, Any, T]) -> T:
                 received.append(signum)
                 task.cancel()
 
-        for signum in STOP_SIGNALS:
+        for signum in signals:
             loop.add_signal_handler(signum, stop, signum)
         try:
             return await main

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import interrupts, plan_views, views
+from cli import interrupts, views
 from cli.interrupts import Interrupted, run_until_signal
 from connectors.errors import (
     AuthenticationFailed,
@@ -231,6 +231,8 @@ def sync(
     preflight(settings)
     summary = run_flow(settings, dry_run=dry_run)
     if dry_run:
+        from cli import plan_views  # its imports cost about 0.3 s: only for dry runs
+
         out.print(plan_views.dry_run_report(summary))
         return
     print_report("Baton sync", summary)

@@ -155,14 +155,15 @@ async def sync_once(ctx: SyncContext, steps: Steps = _PLAIN_STEPS) -> RunReport:
         for system in ctx.systems:
             await _guarded(ctx, system, reconcile_in_flight(ctx, system))
         await pull_and_push(ctx, steps)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        # Told to stop (a signal): the run ends cleanly where it was.
-        ctx.report.seconds = time.perf_counter() - started
-        close_run(ctx, RunStatus.INTERRUPTED, "stopped by a signal before it finished")
-        raise
-    except BaseException as exc:
+    except Exception as exc:
         ctx.report.seconds = time.perf_counter() - started
         close_run(ctx, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        # Not an error but an order to stop (a signal: CancelledError, KeyboardInterrupt,
+        # Prefect's TerminationSignal): the run ends cleanly where it was.
+        ctx.report.seconds = time.perf_counter() - started
+        close_run(ctx, RunStatus.INTERRUPTED, "stopped by a signal before it finished")
         raise
     finally:
         beat.cancel()
