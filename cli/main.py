@@ -59,6 +59,12 @@ def load_settings() -> Settings:
         fail(f"{name}: {reason}")
 
 
+def announce_mapping(settings: Settings, console: Console) -> None:
+    """Which mapping file the command uses and why that one, in one line (on stdout only
+    where it heads a run's report; elsewhere on stderr, so listings stay parseable)."""
+    console.print(escape(settings.mapping_line()), highlight=False, soft_wrap=True)
+
+
 def open_database(settings: Settings, *, must_exist: bool = False) -> Database:
     """Baton's database, or one line naming BATON_DATABASE_URL."""
     from state.database import sqlite_file
@@ -229,6 +235,7 @@ def sync(
     settings = load_settings()
     refuse_if_running(settings)
     preflight(settings)
+    announce_mapping(settings, out)
     summary = run_flow(settings, dry_run=dry_run)
     if dry_run:
         from cli import plan_views  # its imports cost about 0.3 s: only for dry runs
@@ -353,6 +360,7 @@ def demo() -> None:
             f"only in the CRM, {config.mailchimp_only} only in the email platform"
         )
         settings = load_settings()
+        announce_mapping(settings, out)
         out.print("The portal is fresh; `baton mapping apply` creates what the mapping needs:")
         apply_mapping(settings, dry_run=False)
         preflight(settings)
@@ -395,6 +403,7 @@ def replay(
     with one_line_errors(settings):
         settings.require_credentials()
     open_database(settings, must_exist=True).dispose()
+    announce_mapping(settings, out)
     with one_line_errors(settings, "replay stopped"):
         results = replay_letters(settings, ids or None)
     for result in results:

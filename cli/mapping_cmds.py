@@ -81,7 +81,9 @@ def apply_cmd(
     """Create on each system the fields and values the mapping needs and lacks."""
     from cli import main
 
-    apply_mapping(main.load_settings(), dry_run=dry_run)
+    settings = main.load_settings()
+    main.announce_mapping(settings, main.err)
+    apply_mapping(settings, dry_run=dry_run)
 
 
 @mapping_app.command("validate")
@@ -103,6 +105,8 @@ def validate_cmd(
     settings = main.load_settings()
     if file is not None:
         settings = settings.model_copy(update={"mapping_file": file})
+    else:
+        main.announce_mapping(settings, main.err)
     path = settings.mapping_file
     with main.one_line_errors(settings):
         text = read_mapping_text(path)
@@ -180,6 +184,7 @@ def preview_cmd(
     from cli import main
 
     settings = main.load_settings()
+    main.announce_mapping(settings, main.err)
     main.preflight(settings)
     preview_mapping(settings, limit)
 
@@ -207,6 +212,7 @@ def discover_fields(settings: Settings, output: Path | None, *, force: bool = Fa
 
     if output is not None and output.exists() and not force:
         main.fail(f"--output: {output} exists; pick another name or add --force")
+    main.announce_mapping(settings, main.err)
     config = _current_mapping(settings)
     # The connectors need a mapping only for what they pull; the identity is enough here.
     bare = parse_mapping(

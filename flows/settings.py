@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -12,11 +13,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors.hubspot_quota import HubSpotTier
 from connectors.mailchimp import MAX_CONNECTIONS
 from flows.setting_checks import base_url_problem, secret_problem
+from mapping.packaged import PACKAGED_MAPPING
 from state.database import database_url_problem
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MAPPING = PROJECT_ROOT / "config" / "mapping.yaml"
+DEFAULT_MAPPING = PACKAGED_MAPPING
+"""The shipped mapping, used when neither the setting nor the working directory names one."""
+WORKING_DIRECTORY_MAPPING = Path("config") / "mapping.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///.baton/baton.db"
+
+
+class MappingSource(StrEnum):
+    """Where the mapping file in use was found (in lookup order)."""
+
+    SETTING = "BATON_MAPPING_FILE"
+    WORKING_DIRECTORY = "working directory"
+    PACKAGED = "packaged default"
+
+
+def find_mapping_file() -> Path:
+    """`config/mapping.yaml` in the working directory, else the packaged default (the
+    setting, when given, comes before both)."""
+    return WORKING_DIRECTORY_MAPPING if WORKING_DIRECTORY_MAPPING.is_file() else DEFAULT_MAPPING
 
 
 LegalBasis = Literal[
@@ -49,7 +66,8 @@ class Settings(BaseSettings):
     mailchimp_base_url: str | None = None
     mailchimp_api_key: SecretStr | None = None
     mailchimp_list_id: str | None = None
-    mapping_file: Path = DEFAULT_MAPPING
+    mapping_file: Path = Field(default_factory=find_mapping_file)
+    """`BATON_MAPPING_FILE`, else `config/mapping.yaml` here, else the packaged default."""
     phone_default_region: str = Field(default="US", min_length=2, max_length=2)
     """Where a phone number written without a country code is read (ISO 3166 code)."""
     hubspot_search_lag_seconds: int = Field(default=30, ge=0)
@@ -117,6 +135,18 @@ class Settings(BaseSettings):
                 {"overlap": overlap, "lag": lag},
             )
         return overlap
+
+    @property
+    def mapping_source(self) -> MappingSource:
+        if "mapping_file" in self.model_fields_set:
+            return MappingSource.SETTING
+        if self.mapping_file == WORKING_DIRECTORY_MAPPING:
+            return MappingSource.WORKING_DIRECTORY
+        return MappingSource.PACKAGED
+
+    def mapping_line(self) -> str:
+        """One line saying which mapping file is in use and why that one."""
+        return f"mapping: {self.mapping_file} ({self.mapping_source})"
 
     def prepare_data_dir(self) -> None:
         """Create `.baton/` for the default database; any other location must exist."""

@@ -57,8 +57,10 @@ async def sync_flow(
     the planned counts and a sample.
     """
     steps = Steps(fetch=fetch_page_task, apply=apply_page_task, push=push_batch_task)
+    settings = Settings()
+    get_run_logger().info(settings.mapping_line())
     try:
-        report, sample = await run_sync(Settings(), steps, verify=verify, dry_run=dry_run)
+        report, sample = await run_sync(settings, steps, verify=verify, dry_run=dry_run)
     except LeaseHeld as exc:
         get_run_logger().warning("sync skipped: %s", exc)
         return {"skipped": str(exc)}
