@@ -20,16 +20,15 @@ from connectors.contract import ContactConnector
 from connectors.errors import ConnectorError
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotClient
-from connectors.hubspot_consent import ConsentSetupError
 from connectors.hubspot_quota import HubSpotQuota
 from connectors.mailchimp import MailchimpClient
 from flows.context import SyncContext, close_run, heartbeat, open_run
+from flows.mapping_check import verify_mapping
 from flows.pipeline import Steps, pull_and_push
 from flows.push import reconcile_in_flight
 from flows.report import RunReport
-from flows.settings import Settings, SettingsProblem
-from mapping.config import MappingConfig, line_in_file, load_mapping, unknown_vendor_fields
-from mapping.errors import MappingConfigError
+from flows.settings import Settings
+from mapping.config import MappingConfig, load_mapping
 from state.database import Database
 from state.models import RunStatus
 
@@ -98,41 +97,10 @@ def open_context(
 async def verify_systems(
     config: MappingConfig, connectors: Mapping[str, ContactConnector], mapping_file: Path
 ) -> None:
-    """Each system answers, accepts its credential, and has every field the mapping names.
-
-    A field name the vendor does not know would otherwise dead-letter every
-    write that carries it; here it stops the run before anything happens.
-    """
-    for system, connector in connectors.items():
-        try:
-            await connector.check()
-        except ConsentSetupError as exc:
-            raise SettingsProblem(f"BATON_HUBSPOT_{exc.setting.upper()}: {exc.message}") from None
-        missing = unknown_vendor_fields(config, system, await connector.field_names())
-        if missing:
-            name, field = missing[0]
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise MappingConfigError(
-                f"{system} has no field {field!r} (mapped for {name!r}){more}; "
-                "run `baton mapping apply` to create what the mapping needs",
-                path=str(mapping_file),
-                line=line_in_file(mapping_file, ("fields", name, system)),
-            )
-        _refuse_read_only(config, system, await connector.read_only_fields(), mapping_file)
-
-
-def _refuse_read_only(
-    config: MappingConfig, system: str, read_only: set[str], mapping_file: Path
-) -> None:
-    """A mapping that pushes to a field the system will not let anyone set is an error."""
-    for name, binding in config.bound(system):
-        if binding.pushes and binding.field in read_only:
-            raise MappingConfigError(
-                f"{system} property {binding.field!r} is read-only and cannot be written "
-                f"(mapped for {name!r}); make it `direction: pull`",
-                path=str(mapping_file),
-                line=line_in_file(mapping_file, ("fields", name, system)),
-            )
+    """Before a run: each system answers, accepts its credential, and has every field the
+    mapping names, of a type that holds it, writable where it is written, with every value
+    written (the rules of `baton mapping validate --remote`, `flows.mapping_check`)."""
+    await verify_mapping(config, connectors, mapping_file)
 
 
 _PLAIN_STEPS = Steps()

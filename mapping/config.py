@@ -433,30 +433,13 @@ def parse_mapping(text: str, path: str = "<mapping>", *, phone_region: str = "US
     return checked.config
 
 
-def line_in_file(path: str | Path, loc: tuple[Any, ...]) -> int | None:
-    """The line of `loc` (e.g. ("fields", "job_title", "hubspot")) in a mapping file."""
-    try:
-        source = read_yaml(Path(path).read_text(encoding="utf-8"), str(path))
-    except (OSError, MappingConfigError):
-        return None
-    at = source.position(loc)
-    return at.line if at is not None else None
-
-
-def unknown_vendor_fields(
-    config: MappingConfig, system: str, available: set[str]
-) -> list[tuple[str, str]]:
-    """(canonical name, vendor field) for every binding whose field `system` lacks."""
-    return [(name, b.field) for name, b in config.bound(system) if b.field not in available]
-
-
 def read_mapping_text(path: str | Path) -> str:
     file = Path(path)
     try:
         return file.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingConfigError(
-            f"cannot read mapping file: {exc.strerror}", path=str(file)
+            f"cannot read mapping file: {exc.strerror}", path=str(file), fix=""
         ) from exc
 
 

@@ -35,10 +35,11 @@ class MappingError(Exception):
 
 
 class MappingConfigError(MappingError):
-    """The mapping file is invalid; `str()` reads `path:line:col: what is wrong`.
+    """The mapping file is invalid; `str()` reads `path:line:col: what is wrong; the fix`.
 
     `problems` holds every problem found (the message names the first and counts the
-    rest); `baton mapping validate` prints them all, one per line.
+    rest); `baton mapping validate` prints them all, one per line. `fix` names the command
+    that helps (by default `baton mapping validate`; "" for none, e.g. an unreadable file).
     """
 
     def __init__(
@@ -49,19 +50,20 @@ class MappingConfigError(MappingError):
         line: int | None = None,
         column: int | None = None,
         problems: Sequence[Problem] = (),
+        fix: str | None = None,
     ) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems) or (
             Problem(message, path, line, column),
         )
         first = self.problems[0]
         more = len(self.problems) - 1
-        suffix = ""
-        if more:
-            suffix = (
-                f" (and {more} more problem{'s' if more > 1 else ''}; "
-                "`baton mapping validate` lists them all)"
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        if fix is None:
+            fix = "run `baton mapping validate` to " + (
+                "list them all" if more else "check the whole file"
             )
-        super().__init__(f"{first}{suffix}")
+        self.fix = fix
+        super().__init__(f"{first}{suffix}{'; ' + fix if fix else ''}")
         self.path = first.path
         self.line = first.line
         self.column = first.column

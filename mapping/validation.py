@@ -41,6 +41,9 @@ class Finding:
     loc: Loc
     message: str
     value: bool = False
+    fixed_by_apply: bool = False
+    """`baton mapping apply` can fix it (a field or value the portal lacks and Baton may
+    create), so a pre-run refusal made only of such problems names that command."""
 
 
 def check_shape(
@@ -382,6 +385,7 @@ def check_remote(
                         f"{_closest_field(binding.field, have)}: fix the name or run "
                         "`baton mapping apply` to create it",
                         value=True,
+                        fixed_by_apply=True,
                     )
                 )
                 continue
@@ -440,6 +444,12 @@ def _options(
     if info.options is None or not spec.choices:
         return []
     offered = set(info.options)
+    # A field the vendor defines takes no new values from Baton: only the mapping can change.
+    apply = (
+        "run `baton mapping apply` to add it to the field"
+        if info.editable
+        else f"add it in {system} (the field is {system}'s own: Baton cannot add values)"
+    )
     found = []
     for canonical, vendor in _writes(spec, binding):
         if vendor in offered:
@@ -450,8 +460,9 @@ def _options(
                 Finding(
                     _at(name, system, "values", canonical),
                     f"{system} field {binding.field!r} offers no {vendor!r}{hint}: fix the "
-                    "value, or run `baton mapping apply` to add it to the field",
+                    f"value, or {apply}",
                     value=True,
+                    fixed_by_apply=info.editable,
                 )
             )
             continue
@@ -460,8 +471,8 @@ def _options(
             Finding(
                 ("fields", name, "choices", spec.choices.index(canonical)),
                 f"{system} field {binding.field!r} offers no {vendor!r}{hint} (a choice of "
-                f"{name!r}, written as it is): map it under `values:`, or run "
-                "`baton mapping apply` to add it to the field",
+                f"{name!r}, written as it is): map it under `values:`, or {apply}",
+                fixed_by_apply=info.editable,
             )
         )
     return found

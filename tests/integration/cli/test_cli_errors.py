@@ -99,6 +99,7 @@ def test_broken_mapping_file_is_named_with_its_line(sandbox, tmp_path) -> None:
     assert "BATON_MAPPING_FILE" in line
     assert f"{mapping}:7" in line
     assert "type" in line
+    assert line.endswith("; run `baton mapping validate` to check the whole file")
 
 
 @pytest.mark.parametrize(
@@ -141,14 +142,16 @@ def test_mapping_naming_a_field_the_system_lacks_stops_the_run(
     typo = wrong.replace("jobtitle", "jobtittle").replace("JOBTITLE", "JOBTITEL")
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(text.replace(wrong, typo))
-    line = next(
-        i
+    field = typo.split(": ")[1].strip()
+    line, column = next(
+        (i, text_line.index(field) + 1)
         for i, text_line in enumerate(mapping.read_text().splitlines(), 1)
         if typo.strip() == text_line.strip()
     )
     env = {**settings_for(server, config, tmp_path), "BATON_MAPPING_FILE": str(mapping)}
     message = one_line_error(baton("sync", env=env))
-    assert f"BATON_MAPPING_FILE: {mapping}:{line}: {system} has no field" in message
+    assert f"BATON_MAPPING_FILE: {mapping}:{line}:{column}: {system} has no field" in message
+    assert "run `baton mapping apply`" in message
     stats = httpx.get(f"{server.url}/_sandbox/stats", timeout=5).json()
     assert stats["write_calls"] == {"hubspot": 0, "mailchimp": 0}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -70,8 +71,9 @@ def test_remote_validation_passes_on_a_portal_with_every_field(customised, tmp_p
     assert result.stdout.strip() == f"{path}: valid and both systems have its fields"
 
 
-def test_remote_validation_lists_what_the_portal_contradicts(customised, tmp_path) -> None:
-    server, config = customised
+def contradicted(tmp_path: Path) -> tuple[Path, str]:
+    """A mapping the customised portal contradicts three ways: a field it lacks, a type
+    that cannot hold the value, a picklist value it does not offer."""
     text = (
         portal_mapping()
         .replace("cardiology: Cardiology", "cardiology: Cardiolgy")
@@ -80,6 +82,12 @@ def test_remote_validation_lists_what_the_portal_contradicts(customised, tmp_pat
     )
     path = tmp_path / "mapping.yaml"
     path.write_text(text)
+    return path, text
+
+
+def test_remote_validation_lists_what_the_portal_contradicts(customised, tmp_path) -> None:
+    server, config = customised
+    path, text = contradicted(tmp_path)
     result = baton(
         "mapping", "validate", str(path), "--remote", env=settings_for(server, config, tmp_path)
     )
@@ -98,3 +106,26 @@ def test_remote_validation_lists_what_the_portal_contradicts(customised, tmp_pat
         ]
     )
     assert result.stderr.strip() == f"error: {path}: 3 problems"
+
+
+def test_sync_refuses_what_remote_validation_lists(customised, tmp_path) -> None:
+    """The pre-run check applies the rules of `validate --remote`: the same problems refuse
+    the run, in one line naming the first, the count and the command that lists them."""
+    server, config = customised
+    path, text = contradicted(tmp_path)
+    env = {**settings_for(server, config, tmp_path), "BATON_MAPPING_FILE": str(path)}
+    httpx.post(f"{server.url}/_sandbox/stats/reset", timeout=5)
+    validated = baton("mapping", "validate", "--remote", env=env)
+    refused = baton("sync", env=env)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    first = validated.stdout.splitlines()[0]
+    assert line == (
+        f"error: BATON_MAPPING_FILE: {first} (and 2 more problems); "
+        "run `baton mapping validate --remote` to list them all"
+    )
+    assert f"{path}:{position(text, 'patient_volume')}: " in validated.stdout
+    writes = httpx.get(f"{server.url}/_sandbox/stats", timeout=5).json()["write_calls"]
+    assert writes == {"hubspot": 0, "mailchimp": 0}
