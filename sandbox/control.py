@@ -31,6 +31,17 @@ def _bad(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, 400)
 
 
+async def _object(request: Request) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object, or the 400 that says why there is none."""
+    try:
+        body = await _json(request)
+    except ValueError as exc:
+        return _bad(f"invalid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _bad("body must be an object")
+    return body
+
+
 async def get_stats(request: Request) -> Response:
     store = store_of(request)
     with store.lock:
@@ -71,12 +82,9 @@ async def reset_stats(request: Request) -> Response:
 
 
 async def add_fault(request: Request) -> Response:
-    try:
-        body = await _json(request)
-    except ValueError as exc:
-        return _bad(f"invalid JSON: {exc}")
-    if not isinstance(body, dict):
-        return _bad("body must be an object")
+    body = await _object(request)
+    if isinstance(body, JSONResponse):
+        return body
     try:
         fault = Fault(
             method=str(body["method"]).upper(),
@@ -105,12 +113,9 @@ async def clear_faults(request: Request) -> Response:
 
 async def set_random_faults(request: Request) -> Response:
     """``{"rate": 0.1, "seed": 5, "kinds": [...], "stall_seconds": 2}``; kinds default to all."""
-    try:
-        body = await _json(request)
-    except ValueError as exc:
-        return _bad(f"invalid JSON: {exc}")
-    if not isinstance(body, dict):
-        return _bad("body must be an object")
+    body = await _object(request)
+    if isinstance(body, JSONResponse):
+        return body
     store = store_of(request)
     try:
         rate = float(body["rate"])
@@ -150,12 +155,9 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def reset_all(request: Request) -> Response:
-    try:
-        body = await _json(request)
-    except ValueError as exc:
-        return _bad(f"invalid JSON: {exc}")
-    if not isinstance(body, dict):
-        return _bad("body must be an object")
+    body = await _object(request)
+    if isinstance(body, JSONResponse):
+        return body
     store = store_of(request)
     try:
         config = store.config.model_copy(

@@ -54,6 +54,18 @@ LEAD_SOURCES = {
     "direct": "Direct",
 }
 
+ANALYTICS_SOURCES = {
+    "ORGANIC_SEARCH": "Organic Search",
+    "PAID_SEARCH": "Paid Search",
+    "EMAIL_MARKETING": "Email Marketing",
+    "SOCIAL_MEDIA": "Organic Social",
+    "REFERRALS": "Referrals",
+    "OTHER_CAMPAIGNS": "Other Campaigns",
+    "DIRECT_TRAFFIC": "Direct Traffic",
+    "OFFLINE": "Offline Sources",
+    "PAID_SOCIAL": "Paid Social",
+}
+
 DEFAULT_PROPERTIES = (
     "email",
     "firstname",
@@ -183,8 +195,24 @@ PROPERTIES: dict[str, PropertyDef] = {
         PropertyDef(
             "hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox", read_only=True
         ),
+        # Set by merges (the absorbed record's address); the stricter reading is read-only.
+        PropertyDef(
+            "hs_additional_emails", "Additional email addresses", "string", "text", read_only=True
+        ),
+        PropertyDef(
+            "hs_analytics_source",
+            "Original Traffic Source",
+            "enumeration",
+            "select",
+            group="analyticsinformation",
+            options=ANALYTICS_SOURCES,
+            read_only=True,
+        ),
     )
 }
+# Kept by HubSpot itself on every portal, whatever its preset: writes to these are refused
+# with READ_ONLY_VALUE, and their definitions say readOnlyValue.
+READ_ONLY_STANDARD = tuple(name for name, prop in PROPERTIES.items() if prop.read_only)
 
 
 @dataclass(frozen=True)

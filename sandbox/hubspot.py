@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.hs_schema import SchemaRefusal, group_json
-from sandbox.hs_search import SearchError
+from sandbox.hs_search import SearchError, parse_request
 from sandbox.hs_state import WriteFailure, email_key
 from sandbox.pipeline import BadRequest, hubspot_error, hubspot_route, read_json
 from sandbox.records import HubContact
@@ -176,33 +176,27 @@ async def create_contact(request: Request, store: SandboxStore) -> Response:
 # -- search ----------------------------------------------------------------
 async def search_contacts(request: Request, store: SandboxStore) -> Response:
     body = await read_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest("search body must be an object")
-    limit = _int_param(str(body.get("limit", "") or ""), 10, "limit")
-    if limit < 1 or limit > SEARCH_MAX:
-        raise BadRequest(f"limit must be between 1 and {SEARCH_MAX}; got {limit}")
-    offset = _int_param(str(body.get("after", "") or ""), 0, "after")
-    if offset < 0:
-        raise BadRequest("after must not be negative")
-    if offset >= SEARCH_WINDOW:
+    try:
+        asked = parse_request(body, SEARCH_MAX)
+    except SearchError as exc:
+        raise BadRequest(str(exc)) from exc
+    if asked.offset >= SEARCH_WINDOW:
         raise BadRequest(
             f"The search API can page through at most {SEARCH_WINDOW} results; "
-            f"after={offset} is beyond the 10,000 results limit. Narrow the query "
+            f"after={asked.offset} is beyond the 10,000 results limit. Narrow the query "
             "(e.g. with a GTE filter on the last seen value) instead."
         )
-    props = body.get("properties") or []
-    if not isinstance(props, list):
-        raise BadRequest("properties must be a list")
     with store.lock:
         try:
             hits = store.hubspot.search(body)
         except SearchError as exc:
             raise BadRequest(str(exc)) from exc
-        page = hits[offset : offset + limit]
-        results = [c.to_json(props) for c in page]
+        # No query answers past its first 10,000 results, whatever the page size.
+        end = min(asked.offset + asked.limit, SEARCH_WINDOW, len(hits))
+        results = [c.to_json(asked.properties) for c in hits[asked.offset : end]]
     out: dict[str, Any] = {"total": len(hits), "results": results}
-    if offset + limit < len(hits):
-        out["paging"] = {"next": {"after": str(offset + limit)}}
+    if end < min(len(hits), SEARCH_WINDOW):
+        out["paging"] = {"next": {"after": str(end)}}
     return JSONResponse(out)
 
 

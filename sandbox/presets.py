@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox.config import Preset
-from sandbox.hs_properties import LEAD_SOURCES, PROPERTIES, SERVICE_LINES, PropertyDef
+from sandbox.hs_properties import (
+    LEAD_SOURCES,
+    PROPERTIES,
+    READ_ONLY_STANDARD,
+    SERVICE_LINES,
+    PropertyDef,
+)
 from sandbox.hs_schema import STANDARD_GROUPS as _GROUPS
 from sandbox.hs_schema import PropertyRegistry
 from sandbox.mc_fields import MergeFieldDef, MergeFieldRegistry
@@ -22,18 +28,6 @@ LEAD_STATUSES = {
     "CONNECTED": "Connected",
     "BAD_TIMING": "Bad Timing",
 }
-ANALYTICS_SOURCES = {
-    "ORGANIC_SEARCH": "Organic Search",
-    "PAID_SEARCH": "Paid Search",
-    "EMAIL_MARKETING": "Email Marketing",
-    "SOCIAL_MEDIA": "Organic Social",
-    "REFERRALS": "Referrals",
-    "OTHER_CAMPAIGNS": "Other Campaigns",
-    "DIRECT_TRAFFIC": "Direct Traffic",
-    "OFFLINE": "Offline Sources",
-    "PAID_SOCIAL": "Paid Social",
-}
-
 # The customised portal's picklists: ten service lines (three Baton's defaults lack) and
 # lead sources whose internal values differ from Baton's.
 CUSTOM_SERVICE_LINES = {
@@ -59,11 +53,8 @@ _STANDARD_NAMES = (
     "company",
     "jobtitle",
     "lifecyclestage",
-    "hs_email_optout",
     "hubspot_owner_id",
-    "createdate",
-    "lastmodifieddate",
-    "hs_object_id",
+    *READ_ONLY_STANDARD,
 )
 _EXTRA_STANDARD = (
     PropertyDef("city", "City", "string", "text"),
@@ -76,15 +67,6 @@ _EXTRA_STANDARD = (
         "radio",
         group="sales_properties",
         options=LEAD_STATUSES,
-    ),
-    PropertyDef(
-        "hs_analytics_source",
-        "Original Traffic Source",
-        "enumeration",
-        "select",
-        group="analyticsinformation",
-        options=ANALYTICS_SOURCES,
-        read_only=True,
     ),
 )
 _CUSTOM = (

@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from tests.integration.sandbox.searching import search_body
+
 CONTACTS = "/crm/v3/objects/contacts"
 MEMBERS = "/lists/a1b2c3d4e5/members"
 
@@ -135,14 +137,11 @@ def test_a_write_applied_twice_counts_as_a_duplicate(
 
 
 def search_titles(hubspot: httpx.Client) -> dict[str, str | None]:
-    body = {
-        "after": "0",
-        "limit": 200,
-        "properties": ["jobtitle", "email"],
-        "filterGroups": [
-            {"filters": [{"propertyName": "hs_object_id", "operator": "LTE", "value": "1001"}]}
-        ],
-    }
+    body = search_body(
+        [{"propertyName": "hs_object_id", "operator": "LTE", "value": "1001"}],
+        limit=200,
+        properties=["jobtitle", "email"],
+    )
     results = hubspot.post(CONTACTS + "/search", json=body).json()["results"]
     return {r["id"]: r["properties"]["jobtitle"] for r in results}
 
@@ -155,8 +154,7 @@ def test_search_sees_writes_late_and_the_clock_moves_it_on(
     assert control.put("/search-lag", json={"seconds": 3}).status_code == 200
     hubspot.post(CONTACTS + "/batch/update", json=update_body("Chief Lag Officer"))
     created = hubspot.post(CONTACTS, json={"properties": {"email": "late@example.org"}}).json()
-    late = {"filters": [{"propertyName": "email", "operator": "EQ", "value": "late@example.org"}]}
-    search = {"after": "0", "filterGroups": [late]}
+    search = search_body([{"propertyName": "email", "operator": "EQ", "value": "late@example.org"}])
 
     assert jobtitle(hubspot) == "Chief Lag Officer"  # GET reads the record itself
     assert search_titles(hubspot)["1001"] == before  # search answers with the old copy

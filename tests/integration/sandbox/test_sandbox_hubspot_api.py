@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from sandbox.server import SandboxServer
+from tests.integration.sandbox.searching import search_body
 
 CONTACTS = "/crm/v3/objects/contacts"
 
@@ -48,14 +49,12 @@ def test_search_keyset_paging_by_object_id(hubspot: httpx.Client) -> None:
     while True:
         response = hubspot.post(
             CONTACTS + "/search",
-            json={
-                "filterGroups": [
-                    {"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": last}]}
-                ],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": ["lifecyclestage"],
-                "limit": 20,
-            },
+            json=search_body(
+                [{"propertyName": "hs_object_id", "operator": "GT", "value": last}],
+                sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                properties=["lifecyclestage"],
+                limit=20,
+            ),
         )
         assert response.status_code == 200
         results = response.json()["results"]
@@ -68,7 +67,9 @@ def test_search_keyset_paging_by_object_id(hubspot: httpx.Client) -> None:
 
 
 def test_search_sorting_email_match_and_limits(hubspot: httpx.Client) -> None:
-    response = hubspot.post(CONTACTS + "/search", json={"sorts": ["-hs_object_id"], "limit": 3})
+    response = hubspot.post(
+        CONTACTS + "/search", json=search_body(sorts=["-hs_object_id"], limit=3)
+    )
     body = response.json()
     assert [r["id"] for r in body["results"]] == ["1073", "1072", "1071"]
     assert body["total"] == 73
@@ -77,19 +78,13 @@ def test_search_sorting_email_match_and_limits(hubspot: httpx.Client) -> None:
     email = contact["properties"]["email"]
     found = hubspot.post(
         CONTACTS + "/search",
-        json={
-            "filterGroups": [
-                {
-                    "filters": [
-                        {"propertyName": "email", "operator": "EQ", "value": email.strip().upper()}
-                    ]
-                }
-            ]
-        },
+        json=search_body(
+            [{"propertyName": "email", "operator": "EQ", "value": email.strip().upper()}]
+        ),
     ).json()
     assert [r["id"] for r in found["results"]] == ["1001"]
-    assert hubspot.post(CONTACTS + "/search", json={"limit": 201}).status_code == 400
-    capped = hubspot.post(CONTACTS + "/search", json={"after": "10000", "limit": 10})
+    assert hubspot.post(CONTACTS + "/search", json=search_body(limit=201)).status_code == 400
+    capped = hubspot.post(CONTACTS + "/search", json=search_body(after="10000"))
     assert capped.status_code == 400
     assert "10,000" in capped.json()["message"]
     assert capped.json()["category"] == "VALIDATION_ERROR"
@@ -229,7 +224,7 @@ def test_rate_limit_429(sandbox: SandboxServer, hubspot: httpx.Client) -> None:
     sandbox.store.reset(
         sandbox.config.model_copy(update={"hubspot_burst": 3, "hubspot_search_per_second": 2})
     )
-    searches = [hubspot.post(CONTACTS + "/search", json={}) for _ in range(3)]
+    searches = [hubspot.post(CONTACTS + "/search", json=search_body()) for _ in range(3)]
     assert [r.status_code for r in searches] == [200, 200, 429]
     assert searches[2].json()["policyName"] == "SECONDLY"
     # Each search also counted in the 10-second budget: one slot is left of three.

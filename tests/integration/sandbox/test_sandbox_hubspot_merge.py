@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.integration.sandbox.searching import search_body
+
 CONTACTS = "/crm/v3/objects/contacts"
 
 
@@ -43,11 +45,7 @@ def test_merge_gives_a_new_id_that_both_old_ids_resolve_to(hubspot: httpx.Client
     assert not {a, b} & listed
     search = hubspot.post(
         f"{CONTACTS}/search",
-        json={
-            "filterGroups": [
-                {"filters": [{"propertyName": "hs_object_id", "operator": "IN", "values": [a, b]}]}
-            ]
-        },
+        json=search_body([{"propertyName": "hs_object_id", "operator": "IN", "values": [a, b]}]),
     ).json()
     assert search["results"] == []
 

@@ -34,7 +34,10 @@ def test_email_eq_is_case_and_space_insensitive() -> None:
 
 def test_numeric_comparison_for_object_id() -> None:
     assert _match({"propertyName": "hs_object_id", "operator": "GT", "value": "999"})
-    assert not _match({"propertyName": "hs_object_id", "operator": "LT", "value": 1000})
+    assert not _match({"propertyName": "hs_object_id", "operator": "LT", "value": "1000"})
+    # The spec types filter values as strings; a JSON number is refused, not coerced.
+    with pytest.raises(SearchError, match="string"):
+        _match({"propertyName": "hs_object_id", "operator": "LT", "value": 1000})
     assert _match(
         {
             "propertyName": "hs_object_id",
@@ -50,7 +53,9 @@ def test_dates_accept_epoch_ms_and_iso() -> None:
     assert _match(
         {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(epoch_ms(moment))}
     )
-    assert _match({"propertyName": "lastmodifieddate", "operator": "GT", "value": epoch_ms(moment)})
+    assert _match(
+        {"propertyName": "lastmodifieddate", "operator": "GT", "value": "2026-11-18T23:00:00Z"}
+    )
     assert not _match(
         {"propertyName": "lastmodifieddate", "operator": "GT", "value": "2026-11-21T00:00:00Z"}
     )
