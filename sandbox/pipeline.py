@@ -115,6 +115,7 @@ def hubspot_route(
         await _latency(store)
         fault = store.take_fault(method, request.url.path)
         if fault is not None:
+            _mark_injected(request)
             extra = _retry_after(fault)
             return hubspot_error(
                 fault.status, "Injected sandbox fault", "SANDBOX_FAULT", headers=extra
@@ -145,6 +146,8 @@ def hubspot_route(
             policy = "SECONDLY" if refused is store.hs_search else "TEN_SECONDLY_ROLLING"
             return _hubspot_rate_limited(policy, refused.wait())
         kind = store.roll_fault("hubspot")
+        if kind is not None:
+            _mark_injected(request)
         if kind is FaultKind.THROTTLE:
             return _hubspot_rate_limited("TEN_SECONDLY_ROLLING", None)
         try:
@@ -227,6 +230,7 @@ def mailchimp_route(
             await _latency(store)
             fault = store.take_fault(method, request.url.path)
             if fault is not None:
+                _mark_injected(request)
                 extra = (
                     {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 )
@@ -241,6 +245,8 @@ def mailchimp_route(
                     "to access the wrong datacenter.",
                 )
             kind = store.roll_fault("mailchimp")
+            if kind is not None:
+                _mark_injected(request)
             if kind is FaultKind.THROTTLE:
                 return mailchimp_error(
                     429, "Too Many Requests", "You have made too many requests recently."
@@ -288,6 +294,11 @@ async def _broken(
     if kind is FaultKind.RESET:
         return faults.reset(response)
     return response
+
+
+def _mark_injected(request: Request) -> None:
+    """Tell the exchange recorder this answer is an injected fault, not the vendor's rules."""
+    request.state.injected_fault = True
 
 
 def _retry_after(fault: Fault) -> dict[str, str]:

@@ -29,6 +29,10 @@ class Exchange:
     status: int
     response_content_type: str
     response_body: bytes
+    # Who sent it (the contract checks tell Baton's requests from the official SDKs' and tests').
+    user_agent: str = ""
+    # The answer came from an injected fault (sandbox.faults), not from the vendor's rules.
+    injected: bool = False
 
 
 class ExchangeLog:
@@ -66,7 +70,10 @@ def recorded(endpoint: Endpoint) -> Endpoint:
                     request_body=await request.body(),
                     status=response.status_code,
                     response_content_type=response.headers.get("content-type", ""),
-                    response_body=bytes(response.body),
+                    # A reset fault streams its body; what it sends is not a vendor answer.
+                    response_body=bytes(getattr(response, "body", b"")),
+                    user_agent=request.headers.get("user-agent", ""),
+                    injected=bool(getattr(request.state, "injected_fault", False)),
                 )
             )
         return response

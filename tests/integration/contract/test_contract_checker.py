@@ -22,6 +22,7 @@ def _exchange(
     response: Any = None,
     status: int = 200,
     query: tuple[tuple[str, str], ...] = (),
+    user_agent: str = "python-httpx/0.28.1",
 ) -> Exchange:
     return Exchange(
         method=method,
@@ -32,6 +33,7 @@ def _exchange(
         status=status,
         response_content_type="application/json",
         response_body=json.dumps(response).encode() if response is not None else b"",
+        user_agent=user_agent,
     )
 
 
@@ -105,3 +107,22 @@ def test_missing_specs_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(SpecsMissing, match="shared/ beside the clone"):
         specs_dir(clone)
     assert (specs_dir() / "hubspot" / "subscriptions-v4.json").is_file()
+
+
+def test_capitalised_booleans_are_excused_only_for_the_official_sdk(
+    checker: ContractChecker,
+) -> None:
+    listing = {"results": []}
+    query = (("archived", "True"),)
+    path = "/crm/v3/objects/contacts"
+    sdk = _exchange(
+        "GET", path, response=listing, query=query, user_agent="hubspot-api-client-python; 12.0.0"
+    )
+    report = checker.check([sdk])
+    assert report.violations == [] and sum(report.excused.values()) == 1
+    # Baton (or anything else) must send the spec's lower-case boolean.
+    assert _problems(checker, _exchange("GET", path, response=listing, query=query)) == [
+        "query archived: 'True' is not a boolean"
+    ]
+    lower = (("archived", "true"),)
+    assert _problems(checker, _exchange("GET", path, response=listing, query=lower)) == []
