@@ -17,9 +17,7 @@ from typing import Any
 from connectors.contract import RawRecord
 from mapping.config import MappingConfig
 from mapping.translate import same_vendor_value
-from state import repository as repo
-from state.models import ContactRow, LinkRow
-from state.working_set import WorkingSet
+from state.working_set import Contact, Link, WorkingSet
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class Refused:
 
 def place(
     work: WorkingSet, config: MappingConfig, system: str, record: RawRecord, email: str
-) -> ContactRow | Refused:
+) -> Contact | Refused:
     """The contact `record` (whose normalized email is `email`) belongs to.
 
     Creates the contact when nobody has the address yet; moves the contact's
@@ -53,13 +51,13 @@ def place(
     if contact.email != email and _changed_here(
         config, system, record, link.shadow if link else None
     ):
-        if work.contact_by_email(email) is not None or repo.contact_by_email(work.session, email):
+        if work.email_taken(email):
             return Refused(f"email change to {email} collides with another contact")
         work.change_email(contact, email)
     return contact
 
 
-def find_link(work: WorkingSet, system: str, record: RawRecord) -> LinkRow | None:
+def find_link(work: WorkingSet, system: str, record: RawRecord) -> Link | None:
     """The record's link, by its id or by another id it is known by."""
     for external_id in (record.external_id, *record.known_as):
         link = work.link(system, external_id)

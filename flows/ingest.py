@@ -22,8 +22,7 @@ from mapping.merge import MergeOutcome, merge_incoming
 from mapping.schema import IDENTITY_FIELD
 from mapping.translate import Translation, read_record
 from state import repository as repo
-from state.models import ContactRow
-from state.working_set import WorkingSet
+from state.working_set import Contact, WorkingSet
 
 log = logging.getLogger("baton.sync")
 
@@ -88,7 +87,7 @@ def _load(s: Session, system: str, incoming: list[Incoming]) -> WorkingSet:
 
 
 def _fold(
-    ctx: SyncContext, work: WorkingSet, system: str, item: Incoming, contact: ContactRow
+    ctx: SyncContext, work: WorkingSet, system: str, item: Incoming, contact: Contact
 ) -> bool:
     """Merge the record into its contact and keep what the system now holds; True when
     that changed anything planning looks at (the contact, the link, its shadow)."""
@@ -144,7 +143,7 @@ def _unread_after(
     return (set(previous) - set(item.record.fields)) | failed
 
 
-def _count(ctx: SyncContext, system: str, contact: ContactRow, outcome: MergeOutcome) -> None:
+def _count(ctx: SyncContext, system: str, contact: Contact, outcome: MergeOutcome) -> None:
     counts = ctx.report.of(system)
     if outcome.changed:
         counts.changed += 1

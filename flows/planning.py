@@ -10,14 +10,14 @@ from mapping.config import MappingConfig
 from mapping.identity import address_change
 from mapping.plan import plan_fields
 from state import repository as repo
-from state.models import OutboxRow
 from state.working_set import WorkingSet
 
 
 def plan_contacts(
     ctx: SyncContext, work: WorkingSet, contact_ids: Iterable[int]
-) -> list[OutboxRow]:
-    """Put the writes that bring every system up to each contact into the outbox.
+) -> list[repo.PlannedWrite]:
+    """Put the writes that bring every system up to each contact into the outbox;
+    returns those writes.
 
     A contact with no record in a system plans a create there (even with no
     fields), if the mapping lets Baton write the identity there.
@@ -56,7 +56,8 @@ def plan_contacts(
                     payload=payload,
                 )
             )
-    return repo.replace_pending_writes(work.session, planned, ctx.run_id)
+    repo.replace_pending_writes(work.session, planned, ctx.run_id)
+    return [p for p in planned if p.payload or p.creates]
 
 
 def address_in(ctx: SyncContext, system: str, email: str, shadow: Mapping[str, Any] | None) -> str:

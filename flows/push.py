@@ -14,11 +14,12 @@ from flows.ingest import apply_records
 from flows.planning import plan_contacts, shadow_of
 from mapping.plan import write_applied
 from state import repository as repo
-from state.models import OutboxRow, OutboxStatus, utcnow
+from state.models import OutboxStatus, utcnow
+from state.repository import OutboxEntry
 from state.working_set import WorkingSet
 
 
-def _op(row: OutboxRow) -> WriteOp:
+def _op(row: OutboxEntry) -> WriteOp:
     return WriteOp(
         key=row.idempotency_key,
         email=row.email,
@@ -60,14 +61,19 @@ def _settle_in_flight(
         work = WorkingSet(s)
         work.load_contacts({row.contact_id for row in rows})
         replan: set[int] = set()
+        sent: list[int] = []
+        dropped: list[int] = []
         for row in rows:
             record = found.get(row.idempotency_key)
             op = ops.get(row.idempotency_key)
             if record is not None and op is not None and write_applied(op.fields, record.fields):
                 _mark_sent(ctx, work, row, record, settled=True)
+                sent.append(row.id)
             else:
-                row.status = OutboxStatus.SUPERSEDED
+                dropped.append(row.id)
                 replan.add(row.contact_id)
+        repo.set_outbox_status(s, sent, OutboxStatus.SENT, sent_at=utcnow())
+        repo.set_outbox_status(s, dropped, OutboxStatus.SUPERSEDED)
         plan_contacts(ctx, work, replan)
         keep_lease(ctx, s)
         s.commit()
@@ -132,21 +138,25 @@ def _record_outcomes(
         rows = repo.outbox_rows(s, [outcome.key for outcome in outcomes])
         work = WorkingSet(s)
         work.load_links(system, {row.contact_id for row in rows.values()})
-        sent: list[int] = []
+        sent: list[OutboxEntry] = []
+        dead: list[int] = []
         for outcome in outcomes:
             row = rows[outcome.key]
             if row.status != OutboxStatus.IN_FLIGHT:
                 continue  # settled by a run that took the lease over
             if outcome.ok and outcome.record is not None:
                 _mark_sent(ctx, work, row, outcome.record)
-                sent.append(row.contact_id)
+                sent.append(row)
             elif outcome.failure is not None and connector.rules.already_exists(outcome.failure):
                 # Stays in flight until the record is read: should that fail, the
                 # next run's crash check picks the write up again.
                 exists.append(by_key[outcome.key])
             else:
                 _dead_letter_push(ctx, s, row, outcome)
-        repo.resolve_push_letters(s, system, sent)
+                dead.append(row.id)
+        repo.set_outbox_status(s, [row.id for row in sent], OutboxStatus.SENT, sent_at=utcnow())
+        repo.set_outbox_status(s, dead, OutboxStatus.DEAD)
+        repo.resolve_push_letters(s, system, [row.contact_id for row in sent])
         s.commit()
     return exists
 
@@ -156,24 +166,32 @@ def _take_existing(
 ) -> None:
     with ctx.db.session() as s:
         rows = repo.outbox_rows(s, [op.key for op in exists])
+        repo.set_outbox_status(
+            s, [row.id for key, row in rows.items() if key in records], OutboxStatus.SUPERSEDED
+        )
         for key, row in rows.items():
-            if key in records:
-                row.status = OutboxStatus.SUPERSEDED
-            else:
+            if key not in records:
                 # Neither created nor readable (archived, or in a compliance state):
                 # keep it as a dead letter rather than lose it.
                 failure = RecordFailure(f"{system} says the record exists but it cannot be read")
                 _dead_letter_push(ctx, s, row, WriteOutcome(key=key, failure=failure))
+                repo.set_outbox_status(s, [row.id], OutboxStatus.DEAD)
         apply_records(ctx, s, system, records.values())
         keep_lease(ctx, s)
         s.commit()
 
 
 def _mark_sent(
-    ctx: SyncContext, work: WorkingSet, row: OutboxRow, record: RawRecord, *, settled: bool = False
+    ctx: SyncContext,
+    work: WorkingSet,
+    row: OutboxEntry,
+    record: RawRecord,
+    *,
+    settled: bool = False,
 ) -> None:
-    """Record a write the system holds. `settled`: sent by a run that died, found
-    applied by this one, so counted apart from this run's own writes."""
+    """Record a write the system holds (the caller marks it sent). `settled`: sent by
+    a run that died, found applied by this one, so counted apart from this run's own
+    writes."""
     counts = ctx.report.of(row.system)
     if settled:
         counts.settled += 1
@@ -181,8 +199,6 @@ def _mark_sent(
         counts.created += 1
     else:
         counts.updated += 1
-    row.status = OutboxStatus.SENT
-    row.sent_at = utcnow()
     link = work.link_of(row.system, row.contact_id)
     base = dict(link.shadow) if link is not None else {}
     base.update(row.payload)
@@ -197,10 +213,12 @@ def _mark_sent(
     )
 
 
-def _dead_letter_push(ctx: SyncContext, s: Session, row: OutboxRow, outcome: WriteOutcome) -> None:
+def _dead_letter_push(
+    ctx: SyncContext, s: Session, row: OutboxEntry, outcome: WriteOutcome
+) -> None:
+    """Keep the refusal as a letter (the caller marks the write dead)."""
     failure = outcome.failure
     reason = failure.message if failure else "no outcome"
-    row.status = OutboxStatus.DEAD
     ctx.report.of(row.system).dead_lettered += 1
     repo.add_dead_letter(
         s,

@@ -62,25 +62,32 @@ class Binding(BaseModel):
         """The configured transforms (checked at load, so they build here)."""
         return tuple(build(t) for t in self.transforms)
 
-    @property
+    # The binding is frozen: what follows is worked out once, not per record.
+
+    @cached_property
     def constant(self) -> str | None:
         """The value a `constant` transform always writes, if the binding has one."""
         return next((s.constant for s in self.steps if s.constant is not None), None)
 
-    @property
+    @cached_property
     def name_part(self) -> str | None:
         """`first` / `last` when the vendor field holds a whole name (`split_name`)."""
         return next((s.name_part for s in self.steps if s.name_part is not None), None)
 
-    @property
+    @cached_property
     def pulls(self) -> bool:
         return self.direction in (Direction.BOTH, Direction.PULL)
 
-    @property
+    @cached_property
     def pushes(self) -> bool:
         return self.direction in (Direction.BOTH, Direction.PUSH)
 
     def vendor_to_canonical(self) -> dict[str, str] | None:
+        """vendor value -> canonical value (do not change the dict: it is shared)."""
+        return self._reads
+
+    @cached_property
+    def _reads(self) -> dict[str, str] | None:
         if self.read_values is not None:
             return self.read_values
         if self.values is not None:
@@ -179,13 +186,32 @@ class MappingConfig(BaseModel):
         return self.model_copy(update={"phone_region": region.upper()})
 
     def bound(self, system: str) -> list[tuple[str, Binding]]:
-        """(canonical name, binding) for every field mapped in `system`."""
-        return [
-            (name, fm.bindings[system]) for name, fm in self.fields.items() if system in fm.bindings
-        ]
+        """(canonical name, binding) for every field mapped in `system` (shared: do not
+        change the list)."""
+        found = self._bound.get(system)
+        if found is None:
+            found = self._bound[system] = [
+                (name, fm.bindings[system])
+                for name, fm in self.fields.items()
+                if system in fm.bindings
+            ]
+        return found
 
     def vendor_fields(self, system: str) -> list[str]:
-        return [b.field for _, b in self.bound(system)]
+        """The vendor fields mapped in `system` (shared: do not change the list)."""
+        found = self._vendor_fields.get(system)
+        if found is None:
+            found = self._vendor_fields[system] = [b.field for _, b in self.bound(system)]
+        return found
+
+    # Worked out once per system: the file is frozen, and these are asked per record.
+    @cached_property
+    def _bound(self) -> dict[str, list[tuple[str, Binding]]]:
+        return {}
+
+    @cached_property
+    def _vendor_fields(self) -> dict[str, list[str]]:
+        return {}
 
     def identity_binding(self, system: str) -> Binding:
         return self.fields[IDENTITY_FIELD].bindings[system]

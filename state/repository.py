@@ -10,9 +10,22 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +59,14 @@ def contact_by_email(s: Session, email: str) -> ContactRow | None:
     return s.scalars(select(ContactRow).where(ContactRow.email == email)).one_or_none()
 
 
-def contact_state(row: ContactRow) -> ContactState:
+class _HoldsState(Protocol):
+    """A contact's values and their provenance (a `ContactRow` or a working-set contact)."""
+
+    values: dict[str, Any]
+    provenance: dict[str, Any]
+
+
+def contact_state(row: _HoldsState | ContactRow) -> ContactState:
     state: ContactState = {}
     for name, value in row.values.items():
         prov = row.provenance.get(name, {})
@@ -59,7 +79,7 @@ def contact_state(row: ContactRow) -> ContactState:
     return state
 
 
-def store_state(row: ContactRow, state: ContactState) -> None:
+def store_state(row: _HoldsState | ContactRow, state: ContactState) -> None:
     row.values = {name: fs.value for name, fs in state.items()}
     row.provenance = {
         name: {"source": fs.source, "at": fs.changed_at.isoformat() if fs.changed_at else None}
@@ -112,62 +132,115 @@ class PlannedWrite:
         return self.external_id is None
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A row of the outbox as a batch works with it (read once, changed by statement)."""
+
+    id: int
+    idempotency_key: str
+    system: str
+    contact_id: int
+    email: str
+    external_id: str | None
+    payload: dict[str, Any]
+    status: OutboxStatus
+
+
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+def _entry(row: Row[Any]) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        idempotency_key=row.idempotency_key,
+        system=row.system,
+        contact_id=row.contact_id,
+        email=row.email,
+        external_id=row.external_id,
+        payload=row.payload,
+        status=OutboxStatus(row.status),
+    )
+
+
+def _entries(s: Session, query: Select[Any]) -> list[OutboxEntry]:
+    return [_entry(row) for row in s.execute(query)]
+
+
 def replace_pending_writes(
     s: Session, planned: Sequence[PlannedWrite], run_id: int | None
-) -> list[OutboxRow]:
+) -> list[str]:
     """Make these the contacts' only pending writes; an empty update plans none
-    (a create goes out even with no fields: the record must exist there)."""
+    (a create goes out even with no fields: the record must exist there).
+    Returns the idempotency keys of the writes now pending, in `planned`'s order."""
     by_system: dict[str, list[int]] = {}
     for p in planned:
         by_system.setdefault(p.system, []).append(p.contact_id)
     for system, contact_ids in by_system.items():
         for chunk in chunks(sorted(set(contact_ids))):
             s.execute(
-                delete(OutboxRow).where(
-                    OutboxRow.system == system,
-                    OutboxRow.contact_id.in_(chunk),
-                    OutboxRow.status == OutboxStatus.PENDING,
+                delete(_OUTBOX).where(
+                    _OUTBOX.c.system == system,
+                    _OUTBOX.c.contact_id.in_(chunk),
+                    _OUTBOX.c.status == OutboxStatus.PENDING,
                 )
             )
-    rows = [
-        OutboxRow(
-            idempotency_key=new_idempotency_key(),
-            system=p.system,
-            contact_id=p.contact_id,
-            email=p.email,
-            external_id=p.external_id,
-            payload=dict(p.payload),
-            run_id=run_id,
-        )
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "idempotency_key": new_idempotency_key(),
+            "system": p.system,
+            "contact_id": p.contact_id,
+            "email": p.email,
+            "external_id": p.external_id,
+            "payload": dict(p.payload),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "run_id": run_id,
+            "created_at": now,
+            "sent_at": None,
+        }
         for p in planned
         if p.payload or p.creates
     ]
-    s.add_all(rows)
-    return rows
+    if rows:
+        # A Core executemany: one statement for the page's writes, no ORM objects.
+        s.execute(insert(_OUTBOX), rows)
+    return [str(row["idempotency_key"]) for row in rows]
 
 
-def outbox_rows(s: Session, keys: Sequence[str]) -> dict[str, OutboxRow]:
-    found: dict[str, OutboxRow] = {}
+def outbox_rows(s: Session, keys: Sequence[str]) -> dict[str, OutboxEntry]:
+    found: dict[str, OutboxEntry] = {}
     for chunk in chunks(list(keys)):
-        for row in s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key.in_(chunk))):
-            found[row.idempotency_key] = row
+        for entry in _entries(s, select(_OUTBOX).where(_OUTBOX.c.idempotency_key.in_(chunk))):
+            found[entry.idempotency_key] = entry
     return found
 
 
+def set_outbox_status(
+    s: Session, ids: Sequence[int], status: OutboxStatus, *, sent_at: datetime | None = None
+) -> None:
+    """Move these writes to `status` (one statement per chunk)."""
+    values: dict[str, Any] = {"status": status}
+    if sent_at is not None:
+        values["sent_at"] = sent_at
+    for chunk in chunks(sorted(set(ids))):
+        s.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(chunk)).values(**values))
+
+
 def _pending(system: str, *, creates: bool | None, linked_since: datetime | None) -> Select[Any]:
-    query = select(OutboxRow).where(
-        OutboxRow.system == system, OutboxRow.status == OutboxStatus.PENDING
+    query = select(_OUTBOX).where(
+        _OUTBOX.c.system == system, _OUTBOX.c.status == OutboxStatus.PENDING
     )
     if creates is not None:
         query = query.where(
-            OutboxRow.external_id.is_(None) if creates else OutboxRow.external_id.is_not(None)
+            _OUTBOX.c.external_id.is_(None) if creates else _OUTBOX.c.external_id.is_not(None)
         )
     if linked_since is not None:
         query = query.where(
             select(LinkRow.id)
             .where(
                 LinkRow.system == system,
-                LinkRow.contact_id == OutboxRow.contact_id,
+                LinkRow.contact_id == _OUTBOX.c.contact_id,
                 LinkRow.synced_at >= linked_since,
             )
             .exists()
@@ -182,15 +255,15 @@ def pending_writes(
     *,
     creates: bool | None = None,
     linked_since: datetime | None = None,
-) -> list[OutboxRow]:
+) -> list[OutboxEntry]:
     """Oldest pending writes, creates first so batches stay homogeneous.
 
     `creates` keeps creates only (True) or updates only (False); `linked_since`
     keeps writes whose record's link was refreshed at or after that instant.
     """
     query = _pending(system, creates=creates, linked_since=linked_since)
-    return list(
-        s.scalars(query.order_by(OutboxRow.external_id.is_not(None), OutboxRow.id).limit(limit))
+    return _entries(
+        s, query.order_by(_OUTBOX.c.external_id.is_not(None), _OUTBOX.c.id).limit(limit)
     )
 
 
@@ -204,7 +277,7 @@ def count_pending(
 ) -> int:
     """How many pending writes `pending_writes` would find, counting no further than `up_to`."""
     query = _pending(system, creates=creates, linked_since=linked_since)
-    capped = query.with_only_columns(OutboxRow.id).limit(up_to).subquery()
+    capped = query.with_only_columns(_OUTBOX.c.id).limit(up_to).subquery()
     return int(s.scalar(select(func.count()).select_from(capped)) or 0)
 
 
@@ -212,20 +285,18 @@ def mark_in_flight(s: Session, ids: Sequence[int]) -> None:
     """Claimed: in flight from now on, one more attempt (one statement per chunk)."""
     for chunk in chunks(sorted(ids)):
         s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(chunk))
-            .values(status=OutboxStatus.IN_FLIGHT, attempts=OutboxRow.attempts + 1)
-            .execution_options(synchronize_session=False)
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_(chunk))
+            .values(status=OutboxStatus.IN_FLIGHT, attempts=_OUTBOX.c.attempts + 1)
         )
 
 
-def in_flight_writes(s: Session, system: str) -> list[OutboxRow]:
-    return list(
-        s.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.system == system, OutboxRow.status == OutboxStatus.IN_FLIGHT)
-            .order_by(OutboxRow.id)
-        )
+def in_flight_writes(s: Session, system: str) -> list[OutboxEntry]:
+    return _entries(
+        s,
+        select(_OUTBOX)
+        .where(_OUTBOX.c.system == system, _OUTBOX.c.status == OutboxStatus.IN_FLIGHT)
+        .order_by(_OUTBOX.c.id),
     )
 
 

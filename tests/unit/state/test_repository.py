@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from mapping.merge import FieldState
 from state import repository as repo
@@ -40,9 +41,9 @@ def test_cursor_never_moves_backwards(db: Database) -> None:
 
 
 def plan(s, write: repo.PlannedWrite) -> list[OutboxRow]:
-    rows = repo.replace_pending_writes(s, [write], run_id=1)
+    keys = repo.replace_pending_writes(s, [write], run_id=1)
     s.commit()
-    return rows
+    return [s.scalars(select(OutboxRow).where(OutboxRow.idempotency_key == k)).one() for k in keys]
 
 
 def test_planning_replaces_the_pending_write(db: Database) -> None:
