@@ -10,13 +10,17 @@ over the first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.contract import RawRecord
 from mapping.config import MappingConfig
+from mapping.identity import absorb, survivor
 from mapping.translate import same_vendor_value
+from state import repository as repo
+from state.models import RetiredReason
+from state.retired import Retired, cancel_pending_of, cancel_pending_to
 from state.working_set import Contact, Link, WorkingSet
 
 
@@ -58,12 +62,74 @@ def place(
 
 
 def find_link(work: WorkingSet, system: str, record: RawRecord) -> Link | None:
-    """The record's link, by its id or by another id it is known by."""
-    for external_id in (record.external_id, *record.known_as):
+    """The record's link, by its id, another id it is known by, or the id of a record
+    it absorbed (after `follow_merge`, only the survivor's is left)."""
+    for external_id in ids_of(record):
         link = work.link(system, external_id)
         if link is not None:
             return link
     return None
+
+
+def ids_of(record: RawRecord) -> tuple[str, ...]:
+    """Every id Baton may have linked the record by."""
+    return (record.external_id, *record.known_as, *record.merged_ids)
+
+
+def retirement(work: WorkingSet, system: str, record: RawRecord) -> Retired | None:
+    """Why the record is never to be synced again, if it is not."""
+    for external_id in (record.external_id, *record.known_as):
+        retired = work.retired(system, external_id)
+        if retired is not None:
+            return retired
+    return None
+
+
+def follow_merge(
+    work: WorkingSet,
+    systems: Iterable[str],
+    system: str,
+    record: RawRecord,
+    email: str,
+    run_id: int | None,
+) -> bool:
+    """Take in a merge the system made: the ids the record absorbed are retired (a
+    write still planned for one is cancelled) and the contacts they were linked to
+    collapse into one, whose link moves to the record's id when it is saved.
+
+    The absorbed contacts' records elsewhere are left as they are and unlinked
+    (their ids retired too): Baton neither archives nor unsubscribes them, and
+    an opt-out on either contact stays one on the survivor. True when anything
+    changed (the survivor is then planned again).
+    """
+    fresh = [m for m in record.merged_ids if work.retired(system, m) is None]
+    if not fresh and all(work.link(system, m) is None for m in record.merged_ids):
+        return False  # taken in already (the survivor keeps naming what it absorbed)
+    linked: dict[int, Contact] = {}
+    for external_id in ids_of(record):
+        link = work.link(system, external_id)
+        contact = work.contact(link.contact_id) if link is not None else None
+        if contact is not None:
+            linked.setdefault(contact.id, contact)
+    kept_id = survivor([(c.id, c.email) for c in linked.values()], email) if linked else None
+    for merged in fresh:
+        work.retire(system, merged, RetiredReason.MERGED, kept_id, run_id)
+    cancel_pending_to(work.session, system, fresh)
+    if kept_id is None:
+        return False
+    kept = linked[kept_id]
+    absorbed = [c for c in linked.values() if c.id != kept_id]
+    for contact in absorbed:
+        repo.store_state(kept, absorb(repo.contact_state(kept), repo.contact_state(contact)))
+        for other in systems:
+            link = work.link_of(other, contact.id)
+            if link is None:
+                continue
+            if other != system:
+                work.retire(other, link.external_id, RetiredReason.UNLINKED, kept_id, run_id)
+            work.drop_link(link)
+    cancel_pending_of(work.session, [c.id for c in absorbed])
+    return True
 
 
 def _changed_here(

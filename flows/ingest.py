@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.contract import RawRecord
 from flows.context import SyncContext
-from flows.identity import Refused, find_link, place
+from flows.identity import Refused, find_link, follow_merge, ids_of, place, retirement
 from flows.planning import plan_contacts, shadow_of
 from mapping.merge import MergeOutcome, merge_incoming
 from mapping.schema import IDENTITY_FIELD
@@ -53,10 +53,18 @@ def apply_records(
     changed: set[int] = set()
     for item in incoming:
         counts.pulled += 1
+        if retirement(work, system, item.record) is not None:
+            counts.retired += 1  # merged away, unlinked or archived: never synced again
+            continue
         if item.reading.email is None:
             problem = item.reading.unidentified
             _dead_letter(ctx, s, system, item.record, str(problem), IDENTITY_FIELD)
             continue
+        if follow_merge(work, ctx.systems, system, item.record, item.reading.email, ctx.run_id):
+            counts.merged += 1
+            link = find_link(work, system, item.record)
+            if link is not None:
+                changed.add(link.contact_id)
         placed = place(work, ctx.config, system, item.record, item.reading.email)
         if isinstance(placed, Refused):
             _dead_letter(ctx, s, system, item.record, placed.reason, IDENTITY_FIELD)
@@ -73,12 +81,13 @@ def _load(s: Session, system: str, incoming: list[Incoming]) -> WorkingSet:
     in one flush."""
     emails = [i.reading.email for i in incoming if i.reading.email is not None]
     work = WorkingSet(s)
-    ids = [x for i in incoming for x in (i.record.external_id, *i.record.known_as)]
+    ids = [x for i in incoming for x in ids_of(i.record)]
     work.load_records(system, ids, emails)
     newcomers = {
         i.reading.email: None
         for i in incoming
         if i.reading.email is not None
+        and retirement(work, system, i.record) is None
         and find_link(work, system, i.record) is None
         and work.contact_by_email(i.reading.email) is None
     }

@@ -32,6 +32,8 @@ def plan_contacts(
             link = work.link_of(system, contact_id)
             if link is None and not ctx.config.identity_binding(system).pushes:
                 continue
+            if link is None and work.retired_of(system, contact_id) is not None:
+                continue  # its record there was merged, unlinked or archived: none is re-created
             shadow = link.shadow if link is not None else None
             rules = ctx.connectors[system].rules
             payload = plan_fields(

@@ -20,6 +20,10 @@ class SystemCounts:
     Baton holds them, and writes them once the mapping lists them."""
     settled: int = 0
     """Writes an interrupted run sent, found applied by this one."""
+    merged: int = 0
+    """Records that absorbed others in a merge the system made (their contacts collapsed)."""
+    retired: int = 0
+    """Records skipped because Baton retired their id (merged away, unlinked, archived)."""
     api_calls: int = 0
 
 

@@ -271,6 +271,9 @@ class HubSpotState:
         other_email = email_key(other.props.get("email"))
         if other_email and other_email != email_key(primary.props.get("email")):
             props["hs_additional_emails"] = str(other.props.get("email") or "").strip()
+        # Opt-outs belong to the address (as every status here does): the result shows
+        # those of its own address, never another address's copied over.
+        props.update(self.comm.contact_props(email_key(props.get("email"))))
         now = utcnow()
         result = HubContact(self.next_id, props, min(primary.created, other.created), now)
         self.next_id += 1

@@ -63,6 +63,18 @@ class RunStatus(StrEnum):
     REPLAY = "replay"  # a `baton replay` run
 
 
+class RetiredReason(StrEnum):
+    """Why Baton will never write to an external id again."""
+
+    MERGED = "merged"
+    """The system merged the record into another (the id now resolves to the survivor)."""
+    UNLINKED = "unlinked"
+    """Baton stopped syncing the record: its contact was collapsed into another, or the
+    record on the other side was archived under `identity.on_archive: unlink`."""
+    ARCHIVED = "archived"
+    """The record was archived (deleted) in its system, or by Baton under `archive`."""
+
+
 def _stored_as_value(enum: type[StrEnum]) -> Enum:
     # Stored as the value text (not the member name) in a plain string column.
     return Enum(
@@ -81,6 +93,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime,
         OutboxStatus: _stored_as_value(OutboxStatus),
         RunStatus: _stored_as_value(RunStatus),
+        RetiredReason: _stored_as_value(RetiredReason),
     }
 
 
@@ -117,6 +130,30 @@ class LinkRow(Base):
     """Vendor fields Baton could not read from its last copy: never written over."""
     remote_modified_at: Mapped[datetime | None] = mapped_column(default=None)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetiredIdRow(Base):
+    """An external id Baton never writes to again, with the contact it now belongs to.
+
+    Pulls skip a retired record, and a write planned for one before it was retired
+    is cancelled instead of sent.
+    """
+
+    __tablename__ = "retired_ids"
+    __table_args__ = (
+        UniqueConstraint("system", "external_id"),
+        # Planning asks, per contact, whether a system's record of it was retired.
+        Index("ix_retired_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[RetiredReason]
+    contact_id: Mapped[int | None] = mapped_column(default=None)
+    """The contact the record's person is kept as (a merge's survivor), if any."""
+    run_id: Mapped[int | None] = mapped_column(default=None)
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CursorRow(Base):

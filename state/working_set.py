@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, event, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from state.models import ContactRow, LinkRow, utcnow
+from state.models import ContactRow, LinkRow, RetiredIdRow, RetiredReason, utcnow
 from state.repository import chunks
+from state.retired import Retired, retired_among, retired_of_contacts
 
 _CONTACTS = cast(Table, ContactRow.__table__)
 _LINKS = cast(Table, LinkRow.__table__)
+_RETIRED = cast(Table, RetiredIdRow.__table__)
 _REGISTERED = "baton.working_sets"
 
 
@@ -70,6 +72,8 @@ class WorkingSet:
     _links_of: dict[tuple[str, int], Link] = field(default_factory=dict)
     _link_ids: set[int] = field(default_factory=set)  # links loaded or written
     _saved: dict[int, Link] = field(default_factory=dict)  # by id(link): to write
+    _retired: dict[tuple[str, str], Retired] = field(default_factory=dict)
+    _retired_of: dict[tuple[str, int], Retired] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.session.info.setdefault(_REGISTERED, []).append(self)
@@ -79,7 +83,10 @@ class WorkingSet:
     def load_records(self, system: str, external_ids: Iterable[str], emails: Iterable[str]) -> None:
         """Everything needed to identify and plan records pulled from `system`
         (`external_ids` may include other ids the records are known by)."""
-        for chunk in chunks(sorted(set(external_ids))):
+        ids = sorted(set(external_ids))
+        for retired in retired_among(self.session, system, ids).values():
+            self._remember_retired(retired)
+        for chunk in chunks(ids):
             self._remember_links(
                 select(_LINKS).where(_LINKS.c.system == system, _LINKS.c.external_id.in_(chunk))
             )
@@ -95,6 +102,8 @@ class WorkingSet:
             self._remember_contacts(select(_CONTACTS).where(_CONTACTS.c.id.in_(chunk)))
         for chunk in chunks(sorted(contact_ids)):
             self._remember_links(select(_LINKS).where(_LINKS.c.contact_id.in_(chunk)))
+        for retired in retired_of_contacts(self.session, contact_ids):
+            self._remember_retired(retired)
 
     def load_links(self, system: str, contact_ids: Collection[int]) -> None:
         """The links of these contacts in one system only (recording a batch's outcomes
@@ -122,6 +131,11 @@ class WorkingSet:
             self._link_ids.add(row.id)
             self._keep_link(_link_of_row(row))
 
+    def _remember_retired(self, retired: Retired) -> None:
+        self._retired[(retired.system, retired.external_id)] = retired
+        if retired.contact_id is not None:
+            self._retired_of[(retired.system, retired.contact_id)] = retired
+
     def _keep_link(self, link: Link) -> None:
         self._links[(link.system, link.external_id)] = link
         self._links_of[(link.system, link.contact_id)] = link
@@ -133,6 +147,16 @@ class WorkingSet:
 
     def link_of(self, system: str, contact_id: int) -> Link | None:
         return self._links_of.get((system, contact_id))
+
+    def retired(self, system: str, external_id: str) -> Retired | None:
+        """The retirement of an id loaded with `load_records` or with its contact (or
+        retired here)."""
+        return self._retired.get((system, external_id))
+
+    def retired_of(self, system: str, contact_id: int) -> Retired | None:
+        """A record of the contact in `system` that Baton retired (loaded with the contact):
+        the contact gets no new record there."""
+        return self._retired_of.get((system, contact_id))
 
     def contact(self, contact_id: int) -> Contact | None:
         return self._contacts.get(contact_id)
@@ -175,6 +199,48 @@ class WorkingSet:
         for row in rows:
             self._keep_contact(row)
         return rows
+
+    def retire(
+        self,
+        system: str,
+        external_id: str,
+        reason: RetiredReason,
+        contact_id: int | None,
+        run_id: int | None,
+    ) -> None:
+        """Never write to `external_id` again (a second retirement keeps the first).
+        Inserted at once: retirements are rare, and later statements of the page
+        (cancelling planned writes) go by them."""
+        key = (system, external_id)
+        if key in self._retired:
+            return
+        known = retired_among(self.session, system, [external_id]).get(external_id)
+        if known is None:
+            known = Retired(system, external_id, reason, contact_id)
+            self.session.execute(
+                insert(_RETIRED),
+                [
+                    {
+                        "system": system,
+                        "external_id": external_id,
+                        "reason": reason,
+                        "contact_id": contact_id,
+                        "run_id": run_id,
+                        "retired_at": utcnow(),
+                    }
+                ],
+            )
+        self._remember_retired(known)
+
+    def drop_link(self, link: Link) -> None:
+        """The record is no longer this contact's (its id was retired)."""
+        self._links.pop((link.system, link.external_id), None)
+        if self._links_of.get((link.system, link.contact_id)) is link:
+            del self._links_of[(link.system, link.contact_id)]
+        self._saved.pop(id(link), None)
+        if link.id is not None:
+            # Deleted at once, before any link written at commit takes its slot.
+            self.session.execute(delete(_LINKS).where(_LINKS.c.id == link.id))
 
     def change_email(self, contact: Contact, email: str) -> None:
         self._by_email.pop(contact.email, None)
