@@ -215,7 +215,8 @@ class MailchimpClient(ApiClient):
             "PATCH",
             f"/lists/{self.list_id}/merge-fields/{field.vendor_id}",
             template="/lists/{list_id}/merge-fields/{merge_id}",
-            json={"options": {"choices": choices}},
+            # The PATCH body's schema requires `name`, even when only the choices change.
+            json={"name": field.label, "options": {"choices": choices}},
         )
         return mailchimp_fields.field_info(updated)
 

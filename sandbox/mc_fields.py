@@ -8,7 +8,8 @@ Where Mailchimp's documentation leaves a point open, this takes the stricter rea
   BIRTHDAY) included; the 31st is refused;
 - ``dropdown`` and ``radio`` fields need a non-empty ``options.choices`` list of distinct,
   non-blank strings; a member value outside the choices is refused (``""`` clears);
-- editing a field (PATCH) cannot change its tag or type;
+- editing a field (PATCH) needs its ``name`` (the spec's PATCH body requires it) and cannot
+  change its tag or type;
 - a ``number`` value is plain decimal digits, a ``date`` value ``YYYY-MM-DD`` (whatever the
   field's display format) and a ``birthday`` ``MM/DD``; anything else is refused.
 """
@@ -200,12 +201,10 @@ class MergeFieldRegistry:
             raise MergeFieldRefused("A merge field's tag cannot be changed here.", "tag")
         if "type" in body and body["type"] != field.type:
             raise MergeFieldRefused("A merge field's type cannot be changed.", "type")
-        changes: dict[str, Any] = {}
-        if "name" in body:
-            name = body["name"]
-            if not isinstance(name, str) or not name.strip():
-                raise MergeFieldRefused("name must not be blank.", "name")
-            changes["name"] = name.strip()
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise MergeFieldRefused("name is required and must not be blank.", "name")
+        changes: dict[str, Any] = {"name": name.strip()}
         if "options" in body:
             choices = _choices(body, field.type, field.type in CHOICE_TYPES)
             if choices and field.type not in CHOICE_TYPES:

@@ -59,6 +59,10 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
     def store(self) -> SandboxStore:
         store: SandboxStore = self.app.state.store
         return store

@@ -17,6 +17,8 @@ from flows.run import Steps, close_connectors, open_context, sync_once
 from flows.settings import Settings
 from mapping.config import load_mapping
 from sandbox.server import SandboxConfig, SandboxServer
+from tests.integration.contract.guard import baton_traffic, recording_every_sandbox
+from tests.integration.contract.openapi import ContractChecker
 from tests.integration.vendors import Runner, Vendors
 
 
@@ -111,3 +113,27 @@ def sync_with(settings: Settings) -> RunReport:
             ctx.db.dispose()
 
     return asyncio.run(go())
+
+
+# -- every request Baton sends is checked against the vendors' specs ---------------------------
+@pytest.fixture(scope="session")
+def checker() -> ContractChecker:
+    """The vendors' spec files, loaded once; fails (never skips) when they are absent."""
+    return ContractChecker()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _recorded_sandboxes() -> Iterator[None]:
+    """Sandboxes started by any test or fixture (of any scope) record their exchanges."""
+    with recording_every_sandbox():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def connector_contract(_recorded_sandboxes: None, checker: ContractChecker) -> Iterator[None]:
+    """When a test ends, every request Baton sent to a sandbox (during it, or before it in a
+    module's fixtures), and every answer it got, must match the vendors' OpenAPI files (an
+    injected fault's answer is broken on purpose: only its request is checked)."""
+    yield
+    report = baton_traffic(checker)
+    assert report.unmatched == [] and report.violations == [], report.summary()

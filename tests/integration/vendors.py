@@ -12,6 +12,9 @@ from flows.report import RunReport
 from sandbox.server import SandboxConfig, SandboxServer
 
 Runner = Callable[..., RunReport]
+# The User-Agent of the tests' own requests: the contract check of each test (conftest) tells
+# them from Baton's, which must all follow the vendors' specs.
+TEST_CLIENT = "baton-tests"
 
 
 @dataclass
@@ -26,7 +29,10 @@ class Vendors:
         return httpx.Client(
             base_url=self.server.url,
             timeout=10,
-            headers={"Authorization": f"Bearer {self.config.hubspot_token}"},
+            headers={
+                "Authorization": f"Bearer {self.config.hubspot_token}",
+                "User-Agent": TEST_CLIENT,
+            },
         )
 
     @property
@@ -35,6 +41,7 @@ class Vendors:
             base_url=f"{self.server.url}/3.0",
             timeout=10,
             auth=("test", self.config.mailchimp_api_key),
+            headers={"User-Agent": TEST_CLIENT},
         )
 
     def stats(self) -> dict[str, Any]:
@@ -68,6 +75,13 @@ class Vendors:
                 out.extend(body["members"])
                 if len(out) >= body["total_items"]:
                     return out
+
+    def set_member_status(self, member_id: str, status: str) -> None:
+        """The member's status changes in Mailchimp (an unsubscribe link, a bounce)."""
+        with self.mailchimp as client:
+            client.patch(
+                f"/lists/{self.config.list_id}/members/{member_id}", json={"status": status}
+            ).raise_for_status()
 
     def hubspot_opt_out(self, email: str, subscription_id: int | None = None) -> None:
         """The person opts out in HubSpot as they would from an email's unsubscribe link:

@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.recorder import Exchange
+from sandbox.server import SandboxServer
+from tests.integration.contract.guard import baton_traffic
 from tests.integration.contract.openapi import ContractChecker, SpecsMissing, specs_dir
+from tests.integration.vendors import TEST_CLIENT
 
 BATCH = "/3.0/lists/a1b2c3d4e5"
 MEMBER = BATCH + "/members/0123456789abcdef0123456789abcdef"
@@ -126,3 +130,18 @@ def test_capitalised_booleans_are_excused_only_for_the_official_sdk(
     ]
     lower = (("archived", "true"),)
     assert _problems(checker, _exchange("GET", path, response=listing, query=lower)) == []
+
+
+def test_the_per_test_check_sees_baton_traffic_only(
+    sandbox: SandboxServer, checker: ContractChecker
+) -> None:
+    assert sandbox.store.config.record_exchanges  # switched on for every sandbox a test starts
+    wrong = {"inputs": [{"id": 1001, "properties": {}}]}  # the spec's ids are strings
+    path = f"{sandbox.url}/crm/v3/objects/contacts/batch/update"
+    token = {"Authorization": f"Bearer {sandbox.config.hubspot_token}"}
+    httpx.post(path, json=wrong, headers={**token, "User-Agent": TEST_CLIENT}, timeout=5)
+    assert baton_traffic(checker).checked == 0  # the tests' own requests are not Baton's
+    httpx.post(path, json=wrong, headers=token, timeout=5)
+    report = baton_traffic(checker)
+    assert report.checked == 1
+    assert [v.where for v in report.violations] == ["request"]

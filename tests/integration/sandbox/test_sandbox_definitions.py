@@ -293,7 +293,7 @@ def test_audience_refuses_the_merge_field_past_its_limit(
     assert len(_tags(mailchimp)) == MERGE_FIELD_LIMIT
 
 
-def test_patch_merge_field_replaces_choices_but_not_tag_or_type(
+def test_patch_merge_field_needs_its_name_and_replaces_choices_but_not_tag_or_type(
     sandbox: SandboxServer, mailchimp: httpx.Client
 ) -> None:
     _reset(sandbox, Preset.CUSTOMISED)
@@ -301,8 +301,11 @@ def test_patch_merge_field_replaces_choices_but_not_tag_or_type(
     source = next(f for f in fields if f["tag"] == "SOURCE")
     path = f"{FIELDS}/{source['merge_id']}"
     choices = [*source["options"]["choices"], "Webinar"]
-    response = mailchimp.patch(path, json={"options": {"choices": choices}})
-    assert response.status_code == 200
+    nameless = mailchimp.patch(path, json={"options": {"choices": choices}})
+    assert nameless.status_code == 400  # the spec's PATCH body requires name
+    assert nameless.json()["errors"][0]["field"] == "name"
+    named = {"name": source["name"], "options": {"choices": choices}}
+    assert mailchimp.patch(path, json=named).status_code == 200
     assert mailchimp.get(path).json()["options"]["choices"][-1] == "Webinar"
-    assert mailchimp.patch(path, json={"type": "text"}).status_code == 400
-    assert mailchimp.patch(path, json={"tag": "ORIGIN"}).status_code == 400
+    assert mailchimp.patch(path, json={**named, "type": "text"}).status_code == 400
+    assert mailchimp.patch(path, json={**named, "tag": "ORIGIN"}).status_code == 400

@@ -34,7 +34,6 @@ def sandbox_config() -> SandboxConfig:
         mailchimp_only=4,
         invalid_emails=0,
         missing_emails=0,
-        record_exchanges=True,
     )
 
 
@@ -71,11 +70,6 @@ def traffic(sandbox: SandboxServer, checker: ContractChecker) -> Iterator[Traffi
     recorded = Traffic(sandbox, checker)
     yield recorded
     recorded.clean()
-
-
-@pytest.fixture(scope="session")
-def checker() -> ContractChecker:
-    return ContractChecker()
 
 
 @pytest.fixture
